@@ -1,0 +1,55 @@
+# Sigwise: `make run` serves the app, `make test` runs the whole suite.
+# Both need only Python 3.11+ and make: everything else installs into .venv.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: help install install-dev migrate run test lint format check bench bench-quick clean
+
+help:
+	@echo "make run          install, migrate, serve web + scheduler on http://$${HOST:-127.0.0.1}:$${PORT:-8000}"
+	@echo "make test         install test tools and run the whole suite"
+	@echo "make lint         ruff check and format check"
+	@echo "make bench        full benchmark (minutes); make bench-quick for a tenth of the size"
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Sigwise needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(RUNTIME_STAMP)
+
+install-dev: $(DEV_STAMP)
+
+migrate: $(RUNTIME_STAMP)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
+
+run: migrate
+	$(PY) bin/run
+
+test: $(DEV_STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(DEV_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,39 @@
+"""Hooks for django-axes, the brute-force protection on the login page and the token API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from accounts.models import User
+
+
+def login_attempt_email(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """The account an attempt is for, folded as sign-in folds it.
+
+    The login page posts ``username`` (Django's AuthenticationForm) and the token API
+    posts ``email``; both count against the same account whatever their letter case.
+    """
+    credentials = credentials or {}
+    value = credentials.get("email") or credentials.get("username")
+    if value is None:
+        data = getattr(request, "data", None) or request.POST
+        value = data.get("email") or data.get("username")
+    if not isinstance(value, str):
+        return None
+    return User.objects.normalize_email(value)
+
+
+def lockout_response(
+    request: HttpRequest, response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    message = (
+        f"Too many failed sign-in attempts. This account or address is locked for {minutes} minutes; try again later."
+    )
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=429, headers={"Retry-After": str(minutes * 60)})
+    return render(request, "accounts/locked_out.html", {"message": message}, status=429)

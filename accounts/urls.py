@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import re_path
+
+from accounts import views
+
+urlpatterns = [
+    re_path(r"^auth/login/?$", views.SigninView.as_view(), name="login"),
+    re_path(r"^auth/register/?$", views.register, name="register"),
+    re_path(r"^logout/?$", views.signout, name="logout"),
+]

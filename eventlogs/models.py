@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+
+
+class EventLog(models.Model):
+    """One firing of a trigger.
+
+    Lifecycle by age, measured from ``fired_at``: active for ``EVENT_LOG_ARCHIVE_AFTER``
+    (2 h), then archived, then deleted at ``EVENT_LOG_DELETE_AFTER`` (48 h). ``status``
+    and ``archived_at`` record what the archive job did; readers compute the status from
+    the age (:meth:`status_at`) so a late job never shows an old event as active.
+
+    The trigger is referenced with ``SET_NULL`` and also copied (id, name, type) so a
+    deleted trigger's history stays readable until retention removes it; this app never
+    imports ``triggers``.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        ARCHIVED = "archived", "Archived"
+
+    class Source(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        API = "api", "API"
+        TEST = "test", "Test"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="event_logs", db_index=False
+    )
+    # Indexed for the UPDATE ... SET trigger_id = NULL that deleting a trigger runs.
+    trigger = models.ForeignKey(
+        "triggers.Trigger", on_delete=models.SET_NULL, null=True, blank=True, related_name="event_logs"
+    )
+    trigger_uuid = models.UUIDField(help_text="The trigger's id, kept after the trigger is deleted.")
+    trigger_name = models.CharField(max_length=200, blank=True)
+    trigger_type = models.CharField(max_length=16)
+    source = models.CharField(max_length=16, choices=Source.choices)
+    payload = models.JSONField(default=dict, blank=True)
+    is_test = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    fired_at = models.DateTimeField(default=now)
+    scheduled_for = models.DateTimeField(null=True, blank=True, help_text="The slot a scheduled firing was for.")
+    archived_at = models.DateTimeField(null=True, blank=True)
+    # NULL, not "", means "no key": the unique constraint below applies only to given keys.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+
+    class Meta:
+        ordering = ["-fired_at", "-id"]
+        constraints = [
+            # Exactly once per slot: a second dispatcher (or a retry after a crash) cannot
+            # write the same scheduled slot twice.
+            models.UniqueConstraint(
+                fields=["trigger", "scheduled_for"],
+                condition=Q(scheduled_for__isnull=False),
+                name="eventlog_one_event_per_slot",
+            ),
+            # An Idempotency-Key names one event per trigger; also serves its look-up.
+            models.UniqueConstraint(
+                fields=["trigger", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="eventlog_one_event_per_idempotency_key",
+            ),
+        ]
+        indexes = [
+            # GET /event_logs (every status tab is a fired_at range) and the dashboard:
+            # WHERE owner_id = ? AND fired_at > ? ORDER BY fired_at DESC, id DESC.
+            models.Index(fields=["owner", "-fired_at", "-id"], name="eventlog_owner_fired"),
+            # A trigger's own events, newest first, also after it was deleted
+            # (detail page, ?trigger=, aggregated last firing).
+            models.Index(fields=["trigger_uuid", "-fired_at"], name="eventlog_trigger_fired"),
+            # The archive job: WHERE status = 'active' AND fired_at <= ?.
+            models.Index(fields=["fired_at"], condition=Q(status="active"), name="eventlog_active_fired"),
+            # The delete job: WHERE fired_at <= ?.
+            models.Index(fields=["fired_at"], name="eventlog_fired"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.trigger_name or self.trigger_uuid} at {self.fired_at.isoformat()}"
+
+    def status_at(self, moment: datetime | None = None) -> str:
+        """The lifecycle status this event has at ``moment`` (now by default), from its age."""
+        age = (moment or now()) - self.fired_at
+        return self.Status.ARCHIVED if age >= archive_after() else self.Status.ACTIVE
+
+
+def archive_after() -> timedelta:
+    return settings.EVENT_LOG_ARCHIVE_AFTER
+
+
+def delete_after() -> timedelta:
+    return settings.EVENT_LOG_DELETE_AFTER

@@ -1,0 +1,41 @@
+"""The embedded PostgreSQL used when ``DATABASE_URL`` is not set.
+
+A developer's first ``make run`` or ``make test`` needs nothing but Python: the
+``pgserver`` package ships PostgreSQL binaries, and its data lives in ``.data/``.
+The server is left running when a process exits (``cleanup_mode=None``) so the web
+server, the scheduler and later commands all share one server and its data; every
+process calls :func:`embedded_database` and ``pgserver`` starts the server only when
+it is not already running (it serialises that with a file lock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+DATABASE_NAME = "sigwise"
+
+
+def embedded_database(data_dir: Path) -> dict[str, Any]:
+    import pgserver
+    import psycopg
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir / "pgdata", cleanup_mode=None)
+    info = server.get_postmaster_info()
+    socket_dir = str(info.socket_dir)
+    with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+        if not exists:
+            # Another process (web or scheduler) may have created it a moment ago.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": DATABASE_NAME,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": socket_dir,
+        "PORT": "",
+    }

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from sigwise.health import healthz, ping
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    re_path(r"^healthz/?$", healthz, name="healthz"),
+    re_path(r"^ping/?$", ping, name="ping"),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/v1/auth/", include("accounts.api_urls")),
+    path("api/v1/", include("triggers.api_urls")),
+    path("api/v1/", include("eventlogs.api_urls")),
+    path("", include("accounts.urls")),
+    path("", include("triggers.urls")),
+    path("", include("eventlogs.urls")),
+]
