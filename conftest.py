@@ -40,9 +40,14 @@ def other_api(other_user: User) -> APIClient:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache(django_db_blocker) -> None:
-    """Throttling counters live in the shared cache; each test starts from zero."""
-    from django.core.cache import cache
+def _fresh_cache(request: pytest.FixtureRequest) -> None:
+    """Throttling counters live in the shared cache; each test that reaches the database
+    starts from zero. Tests without database access are left alone."""
+    uses_db = request.node.get_closest_marker("django_db") is not None or {"db", "transactional_db"} & set(
+        request.fixturenames
+    )
+    if uses_db:
+        from django.core.cache import cache
 
-    with django_db_blocker.unblock():
+        request.getfixturevalue("transactional_db" if "transactional_db" in request.fixturenames else "db")
         cache.clear()

@@ -161,7 +161,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # DRF's JSON parser, also refusing (400) what PostgreSQL's jsonb cannot store.
+    "DEFAULT_PARSER_CLASSES": ["sigwise.api.StoredJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -228,7 +229,7 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _secure)
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^ping/?$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _secure else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _secure)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _secure)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -238,6 +239,15 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 # --- Scheduler ------------------------------------------------------------------------
 APSCHEDULER_DATETIME_FORMAT = "N j, Y, f:s a"
 APSCHEDULER_RUN_NOW_TIMEOUT = 25
+# Scheduler (manage.py runscheduler): triggers claimed per dispatch transaction; the
+# longest the dispatcher sleeps without a NOTIFY (a safety-net poll); how often the
+# `dispatch` job sweeps for due triggers; how much job-execution history to keep.
+SCHEDULER_DISPATCH_BATCH_SIZE = env_int("SCHEDULER_DISPATCH_BATCH_SIZE", 500, minimum=1)
+SCHEDULER_MAX_SLEEP_SECONDS = env_int("SCHEDULER_MAX_SLEEP_SECONDS", 1, minimum=1)
+SCHEDULER_SWEEP_SECONDS = env_int("SCHEDULER_SWEEP_SECONDS", 10, minimum=1)
+SCHEDULER_JOB_HISTORY_SECONDS = env_int("SCHEDULER_JOB_HISTORY_SECONDS", 3600, minimum=60)
+# Event-log lifecycle: rows archived or deleted per transaction (archive_event_logs, delete_event_logs).
+LIFECYCLE_BATCH_SIZE = env_int("LIFECYCLE_BATCH_SIZE", 20_000, minimum=1)
 
 LOGGING = {
     "version": 1,
@@ -248,5 +258,8 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "apscheduler": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        # The embedded PostgreSQL's chatter; its INFO lines at interpreter exit also hit
+        # a stream pytest has already closed ("--- Logging error ---").
+        "pgserver": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

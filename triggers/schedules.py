@@ -75,13 +75,31 @@ class Schedule:
         if self.kind == ONCE:
             return None
         trigger = self.apscheduler_trigger(expires_at=expires_at)
-        following = _utc(trigger.get_next_fire_time(slot, now))
+        following = self._once_per_wall_time(trigger, slot, _utc(trigger.get_next_fire_time(slot, now)))
         if following is None or following > now:
             return following
-        upcoming = _utc(trigger.get_next_fire_time(None, now))
+        upcoming = self._once_per_wall_time(trigger, slot, _utc(trigger.get_next_fire_time(None, now)))
         if upcoming is not None and upcoming <= slot:
             return None
         return upcoming
+
+    def _once_per_wall_time(self, trigger: BaseTrigger, slot: datetime, candidate: datetime | None) -> datetime | None:
+        """A fixed-time cron ("30 1 * * *") fires once per local wall-clock time, as cron does.
+
+        When daylight saving ends, an hour repeats and APScheduler would fire 01:30 in
+        both passes; the second pass's times are skipped. Crons with "*" in the minute
+        or hour field keep firing through the repeated hour (cron's rule too).
+        """
+        if self.kind != CRON or candidate is None:
+            return candidate
+        minute, hour = self.cron.split()[:2]
+        if minute.startswith("*") or hour.startswith("*"):
+            return candidate
+        zone = zoneinfo.ZoneInfo(self.timezone)
+        fired_wall_time = slot.astimezone(zone).replace(tzinfo=None)
+        while candidate is not None and candidate.astimezone(zone).replace(tzinfo=None) <= fired_wall_time:
+            candidate = _utc(trigger.get_next_fire_time(candidate, candidate))
+        return candidate
 
 
 def schedule_from_details(
@@ -212,7 +230,11 @@ def _read_datetime(value: Any, key: str, zone: str, errors: dict[str, list[str]]
         return None
     if django_timezone.is_naive(parsed):
         parsed = django_timezone.make_aware(parsed, zoneinfo.ZoneInfo(zone))
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past datetime.max in UTC
+        errors[key] = ["Out of range."]
+        return None
 
 
 def _is_zone(name: str) -> bool:

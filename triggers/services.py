@@ -65,7 +65,8 @@ def trigger_values(trigger: Trigger) -> dict[str, Any]:
     }
 
 
-def _stored_schedule(trigger: Trigger) -> Schedule | None:
+def trigger_schedule(trigger: Trigger) -> Schedule | None:
+    """The trigger's stored schedule (None for an API trigger)."""
     if not trigger.schedule_kind:
         return None
     return Schedule(
@@ -96,7 +97,7 @@ def trigger_validate(
     errors: dict[str, Any] = {}
     zone = owner.timezone
     trigger_type = values.get("type")
-    previous = _stored_schedule(instance) if instance is not None else None
+    previous = trigger_schedule(instance) if instance is not None else None
     schedule: Schedule | None = None
 
     name = (values.get("name") or "").strip()
@@ -174,7 +175,7 @@ def _given_start(schedule: Schedule, details: Any) -> datetime | None:
 
 
 def _next_fire_at(trigger: Trigger, *, at: datetime) -> datetime | None:
-    schedule = _stored_schedule(trigger)
+    schedule = trigger_schedule(trigger)
     if schedule is None or not trigger.enabled or trigger.is_test:
         return None
     return schedule.first_fire_at(now=at, expires_at=trigger.expires_at)
@@ -206,13 +207,15 @@ def trigger_update(*, trigger: Trigger, values: dict[str, Any]) -> Trigger:
     ``next_fire_at`` is recomputed when anything that decides firing changed; an edit
     of, say, the name keeps a due slot due, so nothing is skipped.
     """
-    at = now()
     locked = Trigger.objects.select_for_update().get(pk=trigger.pk)
+    # Read the clock after the lock: if the dispatcher held the row and has just fired a
+    # slot, an earlier ``at`` would compute that same slot again as the next one.
+    at = now()
     fields = trigger_validate(owner=locked.owner, values=values, instance=locked, at=at)
-    timing_before = (_stored_schedule(locked), locked.expires_at, locked.enabled, locked.is_test, locked.type)
+    timing_before = (trigger_schedule(locked), locked.expires_at, locked.enabled, locked.is_test, locked.type)
     for name, value in fields.items():
         setattr(locked, name, value)
-    timing_after = (_stored_schedule(locked), locked.expires_at, locked.enabled, locked.is_test, locked.type)
+    timing_after = (trigger_schedule(locked), locked.expires_at, locked.enabled, locked.is_test, locked.type)
     if timing_after != timing_before:
         locked.next_fire_at = _next_fire_at(locked, at=at)
         if locked.enabled:

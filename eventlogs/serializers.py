@@ -1,0 +1,77 @@
+"""JSON shapes of the event-log API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from eventlogs.models import EventLog
+from eventlogs.selectors import STATUSES
+
+
+class EventLogOutputSerializer(serializers.ModelSerializer):
+    """One event. ``trigger_id`` is the snapshot of the trigger's id, so it stays readable
+    after the trigger is deleted. ``status`` is computed from the event's age at read time
+    (the ``read_status`` annotation of the selector), never the stored column, which the
+    archive job may not have updated yet."""
+
+    trigger_id = serializers.UUIDField(source="trigger_uuid", read_only=True)
+    payload = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EventLog
+        fields = [
+            "id",
+            "trigger_id",
+            "trigger_name",
+            "trigger_type",
+            "source",
+            "payload",
+            "is_test",
+            "status",
+            "fired_at",
+            "scheduled_for",
+            "archived_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field({"type": "object", "additionalProperties": True})
+    def get_payload(self, event: EventLog) -> Any:
+        return event.payload
+
+    @extend_schema_field(serializers.ChoiceField(choices=EventLog.Status.choices))
+    def get_status(self, event: EventLog) -> str:
+        read_status = getattr(event, "read_status", None)
+        return read_status if read_status is not None else event.status_at()
+
+
+class EventLogFilterSerializer(serializers.Serializer):
+    """Query parameters of ``GET /event_logs``."""
+
+    status = serializers.ChoiceField(
+        choices=STATUSES, default=STATUSES[0], help_text="active (< 2 h old, the default), archived, or all."
+    )
+    trigger = serializers.UUIDField(required=False, help_text="Only events of this trigger id (also a deleted one).")
+    source = serializers.ChoiceField(choices=EventLog.Source.choices, required=False, help_text="Only this source.")
+
+
+class EventLogAggregateSerializer(serializers.Serializer):
+    """One trigger's events over the retention window (48 h)."""
+
+    trigger_id = serializers.UUIDField(help_text="The trigger's id (kept after the trigger is deleted).")
+    trigger_name = serializers.CharField(help_text="The name on the trigger's newest event.")
+    trigger_type = serializers.CharField()
+    total = serializers.IntegerField()
+    active = serializers.IntegerField()
+    archived = serializers.IntegerField()
+    test = serializers.IntegerField()
+    last_fired_at = serializers.DateTimeField()
+
+
+class DetailSerializer(serializers.Serializer):
+    """The body of every error that is not about one input field."""
+
+    detail = serializers.CharField()

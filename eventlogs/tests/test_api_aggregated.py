@@ -1,0 +1,102 @@
+"""GET /event_logs/aggregated: per trigger, counts over the retention window (48 h)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from eventlogs.models import EventLog
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+FIRST = uuid.UUID("11111111-1111-1111-1111-111111111111")
+SECOND = uuid.UUID("22222222-2222-2222-2222-222222222222")
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _frozen_now():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def log(owner: Any, trigger_uuid: uuid.UUID, *, age: timedelta, name: str = "first", **fields: Any) -> EventLog:
+    return EventLog.objects.create(
+        owner=owner,
+        trigger_uuid=trigger_uuid,
+        trigger_name=name,
+        trigger_type="api",
+        source=fields.pop("source", EventLog.Source.API),
+        fired_at=NOW - age,
+        **fields,
+    )
+
+
+def test_it_counts_total_active_archived_and_test_per_trigger(api, owner) -> None:
+    log(owner, FIRST, age=timedelta(minutes=1))
+    log(owner, FIRST, age=timedelta(hours=2) - timedelta(microseconds=1))
+    log(owner, FIRST, age=timedelta(hours=2))
+    log(owner, FIRST, age=timedelta(hours=47), source=EventLog.Source.TEST, is_test=True)
+    log(owner, FIRST, age=timedelta(hours=48))  # past retention: not counted
+    log(owner, SECOND, age=timedelta(minutes=30), name="second")
+    response = api.get("/api/v1/event_logs/aggregated")
+    assert response.status_code == 200
+    assert response.json() == [
+        {
+            "trigger_id": str(FIRST),
+            "trigger_name": "first",
+            "trigger_type": "api",
+            "total": 4,
+            "active": 2,
+            "archived": 2,
+            "test": 1,
+            "last_fired_at": "2026-06-01T11:59:00Z",
+        },
+        {
+            "trigger_id": str(SECOND),
+            "trigger_name": "second",
+            "trigger_type": "api",
+            "total": 1,
+            "active": 1,
+            "archived": 0,
+            "test": 0,
+            "last_fired_at": "2026-06-01T11:30:00Z",
+        },
+    ]
+
+
+def test_a_renamed_trigger_is_one_entry_under_its_newest_name(api, owner) -> None:
+    log(owner, FIRST, age=timedelta(hours=3), name="old name")
+    log(owner, FIRST, age=timedelta(minutes=3), name="new name")
+    rows = api.get("/api/v1/event_logs/aggregated").json()
+    assert [(row["trigger_name"], row["total"], row["archived"]) for row in rows] == [("new name", 2, 1)]
+
+
+def test_a_deleted_triggers_events_are_counted_by_its_snapshot(api, owner) -> None:
+    created = api.post("/api/v1/triggers", {"name": "gone soon", "type": "api"}, format="json").json()
+    api.post(f"/api/v1/triggers/{created['id']}/fire", {"n": 1}, format="json")
+    assert api.delete(f"/api/v1/triggers/{created['id']}").status_code == 204
+    rows = api.get("/api/v1/event_logs/aggregated").json()
+    assert [(row["trigger_id"], row["trigger_name"], row["total"]) for row in rows] == [(created["id"], "gone soon", 1)]
+
+
+def test_it_is_one_grouped_query(api, owner) -> None:
+    for age in range(1, 6):
+        log(owner, FIRST, age=timedelta(hours=age))
+        log(owner, SECOND, age=timedelta(hours=age), name="second")
+    with CaptureQueriesContext(connection) as queries:
+        api.get("/api/v1/event_logs/aggregated")
+    event_queries = [query["sql"] for query in queries.captured_queries if "eventlogs_eventlog" in query["sql"]]
+    assert len(event_queries) == 1
+    assert "GROUP BY" in event_queries[0]
+    assert "FILTER" in event_queries[0]
+
+
+def test_it_is_empty_without_events(api) -> None:
+    assert api.get("/api/v1/event_logs/aggregated").json() == []

@@ -1,0 +1,281 @@
+"""REST endpoints for triggers under /api/v1/triggers.
+
+Thin: shapes are checked by ``triggers.serializers``, every rule is applied by
+``triggers.services``, and every queryset is scoped to ``request.user`` so another
+user's trigger is a 404 for every verb.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import TemplateHTMLRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from eventlogs.models import EventLog
+from eventlogs.serializers import DetailSerializer
+from triggers.models import Trigger
+from triggers.serializers import (
+    IDEMPOTENCY_KEY_PATTERN,
+    FiredEventOutputSerializer,
+    TriggerInputSerializer,
+    TriggerListFilterSerializer,
+    TriggerOutputSerializer,
+    last_fired_at,
+)
+from triggers.services import (
+    TriggerInvalid,
+    TriggerNotFireable,
+    trigger_create,
+    trigger_delete,
+    trigger_fire,
+    trigger_test,
+    trigger_update,
+    trigger_values,
+)
+
+FRAGMENT_ROWS = 100
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+
+# PUT replaces the whole trigger: an omitted optional field takes its default.
+_PUT_DEFAULTS: dict[str, Any] = {
+    "schedule_details": None,
+    "api_payload": {},
+    "expires_at": None,
+    "is_test": False,
+    "enabled": True,
+}
+
+
+class NotFireable(APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "This trigger cannot be fired through the API."
+    default_code = "not_fireable"
+
+
+class Conflict(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The trigger cannot be fired in its current state."
+    default_code = "conflict"
+
+
+class TriggerPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+# Field-keyed validation errors: {"<field>": ["message", ...]} (schedule_details may nest by key).
+VALIDATION_ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; each field names its problems.")
+NOT_FOUND = OpenApiResponse(DetailSerializer, description="No such trigger among yours.")
+UNAUTHENTICATED = OpenApiResponse(DetailSerializer, description="No valid credentials.")
+TOO_LARGE = OpenApiResponse(DetailSerializer, description="The body is over 64 KiB.")
+UNSUPPORTED_MEDIA = OpenApiResponse(DetailSerializer, description="The body is not JSON.")
+BODY_ERRORS = {400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA}
+HTML = OpenApiResponse(OpenApiTypes.STR, description="An HTML table (text/html).")
+HTML_UNAUTHENTICATED = OpenApiResponse(OpenApiTypes.STR, description="No valid credentials (text/html).")
+
+
+def triggers_with_last_firing(queryset: QuerySet[Trigger]) -> QuerySet[Trigger]:
+    """Annotate ``last_event_fired_at``: the newest non-test event of each trigger, one
+    index probe per trigger on ``eventlog_trigger_fired`` (API firings do not touch the
+    trigger's row, so its own ``last_fired_at`` only knows scheduled firings)."""
+    newest = (
+        EventLog.objects.filter(trigger_uuid=OuterRef("pk"), is_test=False).order_by("-fired_at").values("fired_at")[:1]
+    )
+    return queryset.annotate(last_event_fired_at=Subquery(newest))
+
+
+@extend_schema(tags=["triggers"])
+@extend_schema_view(
+    list=extend_schema(
+        summary="List your triggers",
+        parameters=[TriggerListFilterSerializer],
+        responses={
+            200: TriggerOutputSerializer(many=True),
+            400: VALIDATION_ERROR,
+            401: UNAUTHENTICATED,
+            404: OpenApiResponse(DetailSerializer, description="No such page."),
+        },
+    ),
+    create=extend_schema(
+        summary="Create a trigger",
+        request=TriggerInputSerializer,
+        responses={201: TriggerOutputSerializer, **BODY_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Read one of your triggers",
+        responses={200: TriggerOutputSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+    ),
+    update=extend_schema(
+        summary="Replace a trigger (omitted optional fields take their defaults)",
+        request=TriggerInputSerializer,
+        responses={200: TriggerOutputSerializer, 404: NOT_FOUND, **BODY_ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary='Change some fields of a trigger ({"enabled": false} pauses it)',
+        request=TriggerInputSerializer,
+        responses={200: TriggerOutputSerializer, 404: NOT_FOUND, **BODY_ERRORS},
+    ),
+    destroy=extend_schema(
+        summary="Delete a trigger (its event logs stay until retention removes them)",
+        responses={204: None, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+    ),
+)
+class TriggerViewSet(viewsets.GenericViewSet):
+    serializer_class = TriggerOutputSerializer
+    pagination_class = TriggerPagination
+    queryset = Trigger.objects.none()  # only for the schema; get_queryset() scopes to the user
+
+    def get_queryset(self) -> QuerySet[Trigger]:
+        if getattr(self, "swagger_fake_view", False):
+            return Trigger.objects.none()
+        queryset = Trigger.objects.filter(owner=self.request.user)
+        if self.action in ("list", "retrieve", "triggers_html"):
+            queryset = triggers_with_last_firing(queryset)
+        return queryset
+
+    def _output(self, trigger: Trigger, *, status_code: int = status.HTTP_200_OK) -> Response:
+        return Response(TriggerOutputSerializer(trigger).data, status=status_code)
+
+    def _annotated(self, trigger: Trigger) -> Trigger:
+        return triggers_with_last_firing(Trigger.objects.filter(pk=trigger.pk)).get()
+
+    def list(self, request: Request) -> Response:
+        # A plain dict: given a QueryDict, DRF reads a missing boolean as an unticked checkbox (False).
+        filters = TriggerListFilterSerializer(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        queryset = self.get_queryset()
+        if "type" in filters.validated_data:
+            queryset = queryset.filter(type=filters.validated_data["type"])
+        if "enabled" in filters.validated_data:
+            queryset = queryset.filter(enabled=filters.validated_data["enabled"])
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(TriggerOutputSerializer(page, many=True).data)
+
+    def create(self, request: Request) -> Response:
+        given = TriggerInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            trigger = trigger_create(owner=request.user, values=given.validated_data)
+        except TriggerInvalid as invalid:
+            raise serializers.ValidationError(invalid.errors) from None
+        return self._output(trigger, status_code=status.HTTP_201_CREATED)
+
+    def retrieve(self, request: Request, pk: str | None = None) -> Response:
+        return self._output(self.get_object())
+
+    def update(self, request: Request, pk: str | None = None) -> Response:
+        trigger = self.get_object()
+        given = TriggerInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        return self._apply(trigger, {**_PUT_DEFAULTS, **given.validated_data})
+
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        trigger = self.get_object()
+        given = TriggerInputSerializer(data=request.data, partial=True)
+        given.is_valid(raise_exception=True)
+        return self._apply(trigger, {**trigger_values(trigger), **given.validated_data})
+
+    def _apply(self, trigger: Trigger, values: dict[str, Any]) -> Response:
+        try:
+            trigger = trigger_update(trigger=trigger, values=values)
+        except TriggerInvalid as invalid:
+            raise serializers.ValidationError(invalid.errors) from None
+        return self._output(self._annotated(trigger))
+
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        trigger_delete(trigger=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Log a test event now (any type of trigger)",
+        request=None,
+        responses={201: FiredEventOutputSerializer, 401: UNAUTHENTICATED, 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str | None = None) -> Response:
+        event = trigger_test(trigger=self.get_object())
+        body = FiredEventOutputSerializer(event, context={"message": "Test Event Triggered"}).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Fire an API trigger",
+        description=(
+            "The JSON object body becomes the event's payload; an empty body uses the trigger's api_payload. "
+            "With an Idempotency-Key, a repeat on the same trigger within 48 h answers 200 with the first "
+            "event and writes nothing."
+        ),
+        request=OpenApiTypes.OBJECT,
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                pattern=IDEMPOTENCY_KEY_PATTERN,
+                description="1 to 255 printable ASCII characters, no surrounding spaces.",
+            )
+        ],
+        responses={
+            201: FiredEventOutputSerializer,
+            200: OpenApiResponse(FiredEventOutputSerializer, description="A repeat: the key's first event."),
+            **BODY_ERRORS,
+            404: NOT_FOUND,
+            409: OpenApiResponse(DetailSerializer, description="The trigger is paused or expired."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def fire(self, request: Request, pk: str | None = None) -> Response:
+        trigger = self.get_object()
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
+            raise serializers.ValidationError(
+                {"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters without surrounding spaces."]}
+            )
+        # DRF reads a body with no length as "no body": then the trigger's own payload is used.
+        payload = None
+        if request.stream is not None:
+            payload = request.data
+            if not isinstance(payload, dict):
+                raise serializers.ValidationError({"payload": ["The body must be a JSON object (or empty)."]})
+        try:
+            result = trigger_fire(trigger=trigger, payload=payload, idempotency_key=key)
+        except TriggerNotFireable as refused:
+            if refused.conflict:
+                raise Conflict(refused.message) from None
+            raise NotFireable(refused.message) from None
+        body = FiredEventOutputSerializer(result.event, context={"message": "API Trigger Fired"}).data
+        return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    @extend_schema(
+        summary="Your triggers as an HTML table (the seed's fragment)",
+        responses={(200, "text/html"): HTML, (401, "text/html"): HTML_UNAUTHENTICATED},
+    )
+    @action(
+        detail=False,
+        methods=["get"],
+        url_path="triggers_html",
+        renderer_classes=[TemplateHTMLRenderer],
+        pagination_class=None,
+    )
+    def triggers_html(self, request: Request) -> Response:
+        triggers = self.get_queryset()[:FRAGMENT_ROWS]
+        rows = [
+            (trigger, last_fired_at(trigger), json.dumps(trigger.api_payload, indent=2, sort_keys=True))
+            for trigger in triggers
+        ]
+        return Response(
+            {"rows": rows, "limit": FRAGMENT_ROWS, "zone": request.user.timezone},
+            template_name="triggers/fragments/triggers_table.html",
+        )

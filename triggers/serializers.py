@@ -1,0 +1,228 @@
+"""JSON shapes of the trigger API.
+
+The input serializer checks only JSON shapes and types; every rule about what makes
+a valid trigger (schedules, time zones, expiry) lives in ``triggers.services`` so the
+API, the pages and the admin share one validation path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from eventlogs.serializers import EventLogOutputSerializer
+from triggers.models import Trigger
+from triggers.schedules import MAX_INTERVAL_SECONDS
+
+# Printable ASCII without surrounding spaces: what survives an HTTP header unchanged.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$"
+
+READ_ONLY_FIELDS = (
+    "id",
+    "owner",
+    "owner_id",
+    "disabled_reason",
+    "next_fire_at",
+    "last_fired_at",
+    "fire_count",
+    "created_at",
+    "updated_at",
+)
+
+_DATE_TIME = {"type": "string", "format": "date-time"}
+SCHEDULE_DETAILS_SCHEMA: dict[str, Any] = {
+    "oneOf": [
+        {
+            "type": "object",
+            "title": "Once",
+            "description": "Fire once at run_at (in the future). Without an offset it is read in your time zone.",
+            "properties": {"run_at": _DATE_TIME},
+            "required": ["run_at"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "title": "Interval",
+            "description": "Fire every interval_seconds, counted from start_at (default: now).",
+            "properties": {
+                "interval_seconds": {
+                    "type": "integer",
+                    "minimum": settings.TRIGGER_MIN_INTERVAL_SECONDS,
+                    "maximum": MAX_INTERVAL_SECONDS,
+                },
+                "start_at": {**_DATE_TIME, "nullable": True},
+            },
+            "required": ["interval_seconds"],
+            "additionalProperties": False,
+        },
+        {
+            "type": "object",
+            "title": "Cron",
+            "description": "Fire on a five-field cron expression in an IANA time zone (default: yours).",
+            "properties": {
+                "cron": {"type": "string", "example": "*/5 * * * *"},
+                "timezone": {"type": "string", "example": "Asia/Kolkata"},
+            },
+            "required": ["cron"],
+            "additionalProperties": False,
+        },
+    ],
+    "nullable": True,
+    "description": "Scheduled triggers only: exactly one of the three shapes. API triggers: null or omitted.",
+}
+JSON_OBJECT_SCHEMA: dict[str, Any] = {"type": "object", "additionalProperties": True}
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField would turn a number into a name."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON ``true``/``false`` only: DRF's BooleanField also takes "yes", 1, "on"..."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if data is True or data is False:
+            return data
+        self.fail("invalid", input=data)
+
+
+class OwnerZoneDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 date-time, left naive when it has no offset: the service reads naive
+    values in the owner's time zone (DRF would read them in the server's)."""
+
+    def enforce_timezone(self, value: datetime) -> datetime:
+        # Year 9999 in a zone behind UTC is past datetime.max once stored in UTC: refuse it
+        # here rather than fail when the row is read back.
+        if value.year > 9998:
+            self.fail("overflow")
+        return value
+
+
+@extend_schema_field(SCHEDULE_DETAILS_SCHEMA)
+class ScheduleDetailsField(serializers.JSONField):
+    """Any JSON value; the schedule rules are the service's (``triggers.schedules``)."""
+
+
+@extend_schema_field(JSON_OBJECT_SCHEMA)
+class JSONObjectField(serializers.JSONField):
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return super().to_internal_value(data)
+
+
+class TriggerInputSerializer(serializers.Serializer):
+    """The editable values of a trigger (POST, PUT, and PATCH with ``partial=True``).
+
+    A field that is not editable is refused with 400 rather than silently ignored, so a
+    client never believes it changed ``next_fire_at`` or ``fire_count``.
+    """
+
+    name = StrictCharField(max_length=200)
+    type = serializers.ChoiceField(choices=Trigger.Type.choices)
+    schedule_details = ScheduleDetailsField(required=False, allow_null=True)
+    api_payload = JSONObjectField(required=False, help_text="A JSON object; the default payload of an API firing.")
+    expires_at = OwnerZoneDateTimeField(
+        required=False, allow_null=True, help_text="Optional; in the future. Without an offset: your time zone."
+    )
+    is_test = StrictBooleanField(required=False, help_text="True logs one test event at once and schedules nothing.")
+    enabled = StrictBooleanField(required=False, help_text="False pauses the trigger.")
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            errors: dict[str, list[str]] = {}
+            for name in sorted(set(data) - set(self.fields)):
+                errors[name] = ["This field is read-only." if name in READ_ONLY_FIELDS else "Unknown field."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class TriggerOutputSerializer(serializers.ModelSerializer):
+    """A trigger as the API shows it.
+
+    ``last_fired_at`` is the later of the row's value (kept by the scheduler for scheduled
+    firings) and the trigger's newest non-test event (annotated as ``last_event_fired_at``
+    by the viewset from the ``eventlog_trigger_fired`` index), because API firings do not
+    write to the trigger's row: that keeps concurrent fires of one trigger lock-free.
+    For the same reason ``fire_count`` counts scheduled firings only.
+    """
+
+    schedule_details = serializers.SerializerMethodField()
+    api_payload = serializers.SerializerMethodField()
+    last_fired_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Trigger
+        fields = [
+            "id",
+            "name",
+            "type",
+            "schedule_details",
+            "api_payload",
+            "expires_at",
+            "is_test",
+            "enabled",
+            "disabled_reason",
+            "next_fire_at",
+            "last_fired_at",
+            "fire_count",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(SCHEDULE_DETAILS_SCHEMA)
+    def get_schedule_details(self, trigger: Trigger) -> dict[str, Any] | None:
+        details = trigger.schedule_details
+        if details is None:
+            return None
+        moment = serializers.DateTimeField()
+        return {
+            key: moment.to_representation(value) if isinstance(value, datetime) else value
+            for key, value in details.items()
+        }
+
+    @extend_schema_field(JSON_OBJECT_SCHEMA)
+    def get_api_payload(self, trigger: Trigger) -> dict[str, Any]:
+        return trigger.api_payload
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_last_fired_at(self, trigger: Trigger) -> str | None:
+        moment = last_fired_at(trigger)
+        return serializers.DateTimeField().to_representation(moment) if moment is not None else None
+
+
+def last_fired_at(trigger: Trigger) -> datetime | None:
+    """The later of the row's ``last_fired_at`` and the annotated newest event (see above)."""
+    candidates = [moment for moment in (trigger.last_fired_at, getattr(trigger, "last_event_fired_at", None)) if moment]
+    return max(candidates) if candidates else None
+
+
+class TriggerListFilterSerializer(serializers.Serializer):
+    """Query parameters of ``GET /triggers``."""
+
+    type = serializers.ChoiceField(choices=Trigger.Type.choices, required=False, help_text="Only this type.")
+    enabled = serializers.BooleanField(required=False, help_text="true or false.")
+
+
+class FiredEventOutputSerializer(EventLogOutputSerializer):
+    """The event a fire or test call logged, with the seed's ``message`` and ``event_id``."""
+
+    message = serializers.SerializerMethodField()
+    event_id = serializers.UUIDField(source="id", read_only=True)
+
+    class Meta(EventLogOutputSerializer.Meta):
+        fields = ["message", "event_id", *EventLogOutputSerializer.Meta.fields]
+
+    def get_message(self, event: Any) -> str:
+        return self.context.get("message", "")
