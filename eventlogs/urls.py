@@ -1,3 +1,9 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from eventlogs import views
+
+urlpatterns = [
+    path("events/", views.event_list, name="event-list"),
+]

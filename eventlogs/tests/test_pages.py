@@ -1,0 +1,189 @@
+"""The events page: lifecycle tabs at their exact boundaries, filters, pagination, zones, escaping."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+
+from accounts.models import User
+from eventlogs.models import EventLog
+
+FIRED = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)  # 10:00 in Asia/Kolkata
+ROW = re.compile(r"<tr>\s*<td class=\"nowrap\">")
+
+
+def signed_in(user: User) -> Client:
+    client = Client()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+@pytest.fixture
+def browser(owner: User) -> Client:
+    return signed_in(owner)
+
+
+def record(owner: User, *, name: str = "Webhook", trigger_id: uuid.UUID | None = None, **fields: object) -> EventLog:
+    """An event of a trigger that has since been deleted: only its snapshot remains (this app's
+    tests, like its code, never touch the triggers app)."""
+    source = fields.pop("source", "api")
+    return EventLog.objects.create(
+        owner=owner,
+        trigger=None,
+        trigger_uuid=trigger_id or uuid.uuid4(),
+        trigger_name=name,
+        trigger_type="api",
+        source=source,
+        is_test=source == "test",
+        payload=fields.pop("payload", {}),
+        fired_at=fields.pop("fired_at", FIRED),
+    )
+
+
+def rows(html: str) -> int:
+    return len(ROW.findall(html))
+
+
+@pytest.mark.parametrize(
+    ("age", "active", "archived", "all_"),
+    [
+        (timedelta(0), 1, 0, 1),
+        (timedelta(hours=2) - timedelta(microseconds=1), 1, 0, 1),
+        (timedelta(hours=2), 0, 1, 1),
+        (timedelta(hours=48) - timedelta(microseconds=1), 0, 1, 1),
+        (timedelta(hours=48), 0, 0, 0),
+    ],
+)
+def test_the_tabs_place_an_event_by_its_age_at_read_time(
+    browser: Client, owner: User, age: timedelta, active: int, archived: int, all_: int
+) -> None:
+    record(owner)  # stored status stays "active": no archive job runs here
+
+    with time_machine.travel(FIRED + age, tick=False):
+        pages = {status: browser.get(f"/events/?status={status}") for status in ("active", "archived", "all")}
+        default = browser.get("/events/")
+
+    assert all(page.status_code == 200 for page in pages.values())
+    assert rows(pages["active"].content.decode()) == active
+    assert rows(pages["archived"].content.decode()) == archived
+    assert rows(pages["all"].content.decode()) == all_
+    assert rows(default.content.decode()) == active  # the active tab is the default, as in the seed
+
+
+def test_a_row_shows_the_status_it_has_at_read_time(browser: Client, owner: User) -> None:
+    record(owner)
+
+    with time_machine.travel(FIRED + timedelta(hours=2), tick=False):
+        html = browser.get("/events/?status=all").content.decode()
+
+    assert '<span class="badge archived">archived</span>' in html
+    assert '<span class="badge active">active</span>' not in html
+
+
+def test_it_marks_the_current_tab(browser: Client, db: None) -> None:
+    html = browser.get("/events/?status=archived").content.decode()
+
+    assert re.search(r'<a href="\?status=archived"\s+aria-current="page">Archived</a>', html)
+    assert not re.search(r'<a href="\?status=active"\s+aria-current="page">', html)
+
+
+def test_it_shows_times_in_the_users_zone_and_names_the_zone(browser: Client, owner: User) -> None:
+    record(owner)
+
+    with time_machine.travel(FIRED + timedelta(minutes=1), tick=False):
+        kolkata = browser.get("/events/").content.decode()
+        owner.timezone = "America/New_York"
+        owner.save(update_fields=["timezone"])
+        new_york = browser.get("/events/").content.decode()
+
+    assert "1 Mar 2026, 10:00:00" in kolkata
+    assert "Fired at (Asia/Kolkata)" in kolkata
+    assert "28 Feb 2026, 23:30:00" in new_york
+    assert "Fired at (America/New_York)" in new_york
+
+
+def test_it_pretty_prints_the_payload_escaped(browser: Client, owner: User) -> None:
+    record(owner, payload={"order": {"id": 7}, "note": "<script>alert(1)</script>"})
+
+    with time_machine.travel(FIRED, tick=False):
+        html = browser.get("/events/").content.decode()
+
+    assert (
+        "<pre>{\n  &quot;note&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;,\n  &quot;order&quot;: {" in html
+    )
+    assert "<script>alert(1)</script>" not in html
+
+
+def test_it_filters_by_trigger_and_offers_every_trigger_with_events(browser: Client, owner: User) -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    record(owner, name="First hook", trigger_id=first, payload={"from": "first"})
+    record(owner, name="Second hook", trigger_id=second, payload={"from": "second"})
+
+    with time_machine.travel(FIRED, tick=False):
+        html = browser.get(f"/events/?trigger={first}").content.decode()
+
+    assert rows(html) == 1
+    assert "&quot;first&quot;" in html
+    assert "&quot;second&quot;" not in html
+    assert f'<option value="{first}" selected>First hook (deleted)</option>' in html
+    assert f'<option value="{second}">Second hook (deleted)</option>' in html
+
+
+def test_it_filters_by_source(browser: Client, owner: User) -> None:
+    record(owner, source="api")
+    record(owner, source="test")
+
+    with time_machine.travel(FIRED, tick=False):
+        html = browser.get("/events/?source=test").content.decode()
+
+    assert rows(html) == 1
+    assert ">Test</span>" in html
+
+
+@pytest.mark.parametrize("query", ["status=bogus", "trigger=not-a-uuid", "source=email"])
+def test_a_malformed_filter_is_a_400_that_names_it(browser: Client, db: None, query: str) -> None:
+    response = browser.get(f"/events/?{query}")
+
+    assert response.status_code == 400
+    assert f"{query.split('=')[0]}: " in response.content.decode()
+
+
+def test_it_paginates_with_a_bounded_page_size_and_keeps_the_filters(browser: Client, owner: User) -> None:
+    for second in range(51):
+        record(owner, fired_at=FIRED - timedelta(seconds=second))
+
+    with time_machine.travel(FIRED, tick=False):
+        first = browser.get("/events/?status=all").content.decode()
+        second = browser.get("/events/?status=all&page=2").content.decode()
+        beyond = browser.get("/events/?status=all&page=99")
+
+    assert rows(first) == 50
+    assert "Page 1 of 2 · 51 in all" in first
+    assert 'href="?status=all&amp;page=2"' in first
+    assert rows(second) == 1
+    assert "1 Mar 2026, 09:59:10" in second  # the oldest
+    assert beyond.status_code == 200  # past the end shows the last page
+    assert rows(beyond.content.decode()) == 1
+
+
+def test_it_shows_only_the_users_own_events(owner: User, other_user: User) -> None:
+    record(owner, name="Owners hook", payload={"secret": "owners"})
+
+    with time_machine.travel(FIRED, tick=False):
+        html = signed_in(other_user).get("/events/?status=all").content.decode()
+
+    assert rows(html) == 0
+    assert "Owners hook" not in html
+    assert "No events in this tab." in html
+
+
+def test_it_sends_a_signed_out_visitor_to_the_login_page(client: Client, db: None) -> None:
+    response = client.get("/events/?status=all")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/auth/login?next=/events/%3Fstatus%3Dall"

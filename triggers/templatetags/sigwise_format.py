@@ -1,0 +1,48 @@
+"""Template filters for the pages: times in the reader's zone, payloads as JSON, schedules in words.
+
+Templates wrap their content in ``{% timezone user.zoneinfo %}`` (Django's ``tz`` library),
+so :func:`when` shows the reader's wall-clock time without a per-request middleware.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, tzinfo
+from typing import Any
+
+from django import template
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import timezone as django_timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from triggers.describe import describe_schedule
+from triggers.models import Trigger
+
+register = template.Library()
+
+
+@register.filter
+def when(value: datetime | None, empty: str = "—") -> SafeString | str:
+    """A moment in the active (the reader's) zone: ``1 Dec 2026, 10:00:05``, machine-readable in ``<time>``."""
+    if value is None:
+        return empty
+    local = django_timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}" title="{}">{} {}</time>',
+        value.isoformat(),
+        local.tzname() or "",
+        local.day,
+        local.strftime("%b %Y, %H:%M:%S"),
+    )
+
+
+@register.filter
+def pretty_json(value: Any) -> str:
+    """Indented JSON as plain text; the template's autoescaping makes it safe inside ``<pre>``."""
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
+
+
+@register.filter
+def schedule_words(trigger: Trigger, zone: tzinfo) -> str:
+    return describe_schedule(trigger, zone=zone)
