@@ -3,19 +3,41 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt.serializers import (
+    TokenBlacklistSerializer,
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenBlacklistView, TokenObtainPairView, TokenRefreshView
 
 from accounts.security import lockout_response
-from accounts.serializers import RegisterInputSerializer, RegisterOutputSerializer, UserOutputSerializer
+from accounts.serializers import (
+    RegisterInputSerializer,
+    RegisterOutputSerializer,
+    TokenObtainInputSerializer,
+    UserOutputSerializer,
+)
 from accounts.services import user_register
+
+# The error answers every endpoint here can give, so the schema (and clients generated
+# from it) know them: DRF's field-keyed validation errors and its {"detail": ...} bodies.
+FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; each field names its problems.")
+BODY_ERRORS = {
+    400: FIELD_ERRORS,
+    413: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is over REQUEST_BODY_MAX_BYTES."),
+    415: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is not JSON."),
+}
+BAD_TOKEN = OpenApiResponse(OpenApiTypes.OBJECT, description="The refresh token is invalid, expired or blacklisted.")
+TOO_MANY = OpenApiResponse(OpenApiTypes.OBJECT, description="Throttled, or sign-in is locked after repeated failures.")
 
 
 class RegisterApi(APIView):
@@ -25,7 +47,7 @@ class RegisterApi(APIView):
 
     @extend_schema(
         request=RegisterInputSerializer,
-        responses={201: RegisterOutputSerializer},
+        responses={201: RegisterOutputSerializer, **BODY_ERRORS, 429: TOO_MANY},
         summary="Create an account and receive a token pair",
     )
     def post(self, request: Request) -> Response:
@@ -48,6 +70,19 @@ class TokenObtainApi(TokenObtainPairView):
     response here.
     """
 
+    serializer_class = TokenObtainInputSerializer
+
+    # simplejwt's own serializer, which drf-spectacular's simplejwt extension documents.
+    @extend_schema(
+        request=TokenObtainPairSerializer,
+        responses={
+            200: TokenObtainPairSerializer,
+            **BODY_ERRORS,
+            401: OpenApiResponse(OpenApiTypes.OBJECT, description="Wrong email or password."),
+            429: TOO_MANY,
+        },
+        summary="Exchange email and password for an access and a refresh token",
+    )
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         response = super().post(request, *args, **kwargs)
         if getattr(request, "axes_locked_out", False):
@@ -58,3 +93,23 @@ class TokenObtainApi(TokenObtainPairView):
         if getattr(self.request, "axes_locked_out", False):
             return lockout_response(self.request._request)
         return super().handle_exception(exc)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        responses={200: TokenRefreshSerializer, **BODY_ERRORS, 401: BAD_TOKEN},
+        summary="Exchange a refresh token for a new pair (the one sent is spent)",
+    )
+)
+class TokenRefreshApi(TokenRefreshView):
+    pass
+
+
+@extend_schema_view(
+    post=extend_schema(
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Signed out."), **BODY_ERRORS, 401: BAD_TOKEN},
+        summary="Sign out: blacklist the refresh token",
+    )
+)
+class LogoutApi(TokenBlacklistView):
+    serializer_class = TokenBlacklistSerializer

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from django.urls import re_path
-from rest_framework_simplejwt.views import TokenBlacklistView, TokenRefreshView
 
-from accounts.api import RegisterApi, TokenObtainApi
+from accounts.api import LogoutApi, RegisterApi, TokenObtainApi, TokenRefreshApi
 
 urlpatterns = [
     re_path(r"^register/?$", RegisterApi.as_view(), name="api-register"),
     re_path(r"^token/?$", TokenObtainApi.as_view(), name="api-token"),
-    re_path(r"^token/refresh/?$", TokenRefreshView.as_view(), name="api-token-refresh"),
-    re_path(r"^logout/?$", TokenBlacklistView.as_view(), name="api-logout"),
+    re_path(r"^token/refresh/?$", TokenRefreshApi.as_view(), name="api-token-refresh"),
+    re_path(r"^logout/?$", LogoutApi.as_view(), name="api-logout"),
 ]

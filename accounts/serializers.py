@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from accounts.models import User, validate_timezone
 
@@ -38,3 +40,13 @@ class RegisterOutputSerializer(serializers.Serializer):
     user = UserOutputSerializer()
     access = serializers.CharField()
     refresh = serializers.CharField()
+
+
+class TokenObtainInputSerializer(TokenObtainPairSerializer):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        data = super().validate(attrs)
+        # simplejwt sends no ``user_logged_in``; without it django-axes never clears the
+        # account's earlier failures (AXES_RESET_ON_SUCCESS) after a good API sign-in, as the
+        # login page does, and ``last_login`` is never recorded.
+        user_logged_in.send(sender=type(self.user), request=self.context["request"], user=self.user)
+        return data

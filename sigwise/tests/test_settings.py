@@ -1,0 +1,206 @@
+"""Settings come from the environment and fail loudly on values they cannot use."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from sigwise.env import env_bool, env_int, env_list, env_str, env_timezone
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+# --- The helpers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("YES", True),
+        (" on ", True),
+        ("0", False),
+        ("False", False),
+        ("no", False),
+        ("", False),
+    ],
+)
+def test_env_bool_reads_the_usual_spellings(monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool) -> None:
+    monkeypatch.setenv("SIGWISE_TEST_FLAG", raw)
+
+    assert env_bool("SIGWISE_TEST_FLAG", not expected) is expected
+
+
+def test_env_bool_uses_the_default_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SIGWISE_TEST_FLAG", raising=False)
+
+    assert env_bool("SIGWISE_TEST_FLAG", True) is True
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "tru", "enabled"])
+def test_env_bool_refuses_anything_else(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("SIGWISE_TEST_FLAG", raw)
+
+    with pytest.raises(ImproperlyConfigured, match="SIGWISE_TEST_FLAG must be one of true/false"):
+        env_bool("SIGWISE_TEST_FLAG", False)
+
+
+def test_env_int_reads_a_whole_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGWISE_TEST_NUMBER", "42")
+
+    assert env_int("SIGWISE_TEST_NUMBER", 7, minimum=1) == 42
+
+
+@pytest.mark.parametrize("raw", [None, "", "  "])
+def test_env_int_uses_the_default_when_unset_or_blank(monkeypatch: pytest.MonkeyPatch, raw: str | None) -> None:
+    if raw is None:
+        monkeypatch.delenv("SIGWISE_TEST_NUMBER", raising=False)
+    else:
+        monkeypatch.setenv("SIGWISE_TEST_NUMBER", raw)
+
+    assert env_int("SIGWISE_TEST_NUMBER", 7) == 7
+
+
+@pytest.mark.parametrize("raw", ["ten", "1.5", "15m", "0x10"])
+def test_env_int_refuses_what_is_not_a_whole_number(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("SIGWISE_TEST_NUMBER", raw)
+
+    with pytest.raises(ImproperlyConfigured, match="SIGWISE_TEST_NUMBER must be a whole number"):
+        env_int("SIGWISE_TEST_NUMBER", 7)
+
+
+def test_env_int_refuses_a_number_below_its_minimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGWISE_TEST_NUMBER", "0")
+
+    with pytest.raises(ImproperlyConfigured, match="SIGWISE_TEST_NUMBER must be at least 1, not 0"):
+        env_int("SIGWISE_TEST_NUMBER", 7, minimum=1)
+
+
+def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGWISE_TEST_LIST", " a.example.com, ,b.example.com,")
+
+    assert env_list("SIGWISE_TEST_LIST", ["default"]) == ["a.example.com", "b.example.com"]
+
+
+def test_env_list_and_env_str_use_their_defaults_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SIGWISE_TEST_LIST", raising=False)
+
+    assert env_list("SIGWISE_TEST_LIST", ["default"]) == ["default"]
+    assert env_str("SIGWISE_TEST_LIST", "fallback") == "fallback"
+
+
+def test_env_timezone_accepts_an_iana_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGWISE_TEST_ZONE", "Europe/Berlin")
+
+    assert env_timezone("SIGWISE_TEST_ZONE", "UTC") == "Europe/Berlin"
+
+
+@pytest.mark.parametrize("raw", ["IST", "Asia/Bangalore", "", "../etc/passwd"])
+def test_env_timezone_refuses_what_is_not_an_iana_name(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("SIGWISE_TEST_ZONE", raw)
+
+    with pytest.raises(ImproperlyConfigured, match="SIGWISE_TEST_ZONE must be an IANA time zone name"):
+        env_timezone("SIGWISE_TEST_ZONE", "UTC")
+
+
+def test_the_project_keeps_time_in_utc_and_shows_india_time_by_default(settings) -> None:
+    assert settings.TIME_ZONE == "UTC"
+    assert settings.USE_TZ is True
+    assert settings.DEFAULT_USER_TIMEZONE == "Asia/Kolkata"
+
+
+# --- The whole settings module, in a fresh process -------------------------------------------
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    """The current environment with production-like settings.
+
+    DATABASE_URL points at a port where nothing listens: checking settings must not
+    need a database (and must not start the embedded one).
+    """
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("DJANGO_", "SECURE_"))}
+    env.update(
+        DATABASE_URL="postgres://postgres@127.0.0.1:1/sigwise_settings_check",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(60),
+        DJANGO_ALLOWED_HOSTS="sigwise.example.com",
+    )
+    env.update(overrides)
+    return {name: value for name, value in env.items() if value is not None}
+
+
+def manage(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_deploy_check_passes_with_production_like_settings() -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+
+    assert result.returncode == 0, result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def without(env: dict[str, str], name: str) -> dict[str, str]:
+    return {key: value for key, value in env.items() if key != name}
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param(None, id="missing"),
+        pytest.param("", id="empty"),
+        pytest.param("django-insecure-sigwise-development-only-never-use-in-production", id="development"),
+        pytest.param("short-but-random-Qx7", id="too-short"),
+    ],
+)
+def test_with_debug_off_the_app_refuses_to_start_without_a_real_secret(secret: str | None) -> None:
+    env = production_env()
+    env = without(env, "DJANGO_SECRET_KEY") if secret is None else {**env, "DJANGO_SECRET_KEY": secret}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY must be set to a random value" in result.stderr
+
+
+def test_with_debug_on_the_development_secret_is_allowed() -> None:
+    env = without(production_env(DJANGO_DEBUG="true"), "DJANGO_SECRET_KEY")
+
+    result = manage("check", env=env)
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DJANGO_DEBUG", "sometimes", "DJANGO_DEBUG must be one of true/false"),
+        ("JWT_ACCESS_LIFETIME_SECONDS", "15 minutes", "JWT_ACCESS_LIFETIME_SECONDS must be a whole number"),
+        ("JWT_REFRESH_LIFETIME_SECONDS", "0", "JWT_REFRESH_LIFETIME_SECONDS must be at least 1"),
+        ("LOGIN_FAILURE_LIMIT", "-3", "LOGIN_FAILURE_LIMIT must be at least 1"),
+        ("SIGWISE_DEFAULT_TIMEZONE", "IST", "SIGWISE_DEFAULT_TIMEZONE must be an IANA time zone name"),
+        ("SESSION_COOKIE_SECURE", "maybe", "SESSION_COOKIE_SECURE must be one of true/false"),
+        ("DATABASE_URL", "mysql://root@localhost/sigwise", "DATABASE_URL must point at PostgreSQL"),
+        ("EVENT_LOG_DELETE_AFTER_SECONDS", "3600", "EVENT_LOG_DELETE_AFTER_SECONDS must be longer than"),
+    ],
+)
+def test_a_bad_setting_stops_the_app_at_start_up_with_its_name(name: str, value: str, message: str) -> None:
+    result = manage("check", env=production_env(**{name: value}))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert message in result.stderr
