@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from rest_framework.throttling import BaseThrottle
 
 from accounts.models import User
 
@@ -25,6 +26,13 @@ def login_attempt_email(request: HttpRequest, credentials: dict[str, Any] | None
     if not isinstance(value, str):
         return None
     return User.objects.normalize_email(value)
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address, by the same rule as DRF's throttling (``TRUSTED_PROXY_COUNT``
+    reverse proxies in front of gunicorn may append to X-Forwarded-For; with none,
+    REMOTE_ADDR), so a lock per address locks the client and not the proxy."""
+    return BaseThrottle().get_ident(request)
 
 
 def lockout_response(

@@ -58,3 +58,15 @@ def env_timezone(name: str, default: str) -> str:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ImproperlyConfigured(f"{name} must be an IANA time zone name, not {value!r}") from None
     return value
+
+
+_RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A DRF throttle rate such as ``60/minute``, checked here rather than on the first request."""
+    value = os.environ.get(name, default).strip()
+    count, _, period = value.partition("/")
+    if not count.isdigit() or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(f"{name} must look like 60/minute (a number, then second, minute, hour or day)")
+    return value

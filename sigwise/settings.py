@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from sigwise.embedded_db import embedded_database
-from sigwise.env import env_bool, env_int, env_list, env_str, env_timezone
+from sigwise.env import env_bool, env_int, env_list, env_rate, env_str, env_timezone
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -140,6 +140,7 @@ AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 15 * 60, 
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_USERNAME_CALLABLE = "accounts.security.login_attempt_email"
 AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.security.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
@@ -170,10 +171,14 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": env_str("API_THROTTLE_ANON", "60/minute"),
-        "user": env_str("API_THROTTLE_USER", "100000/hour"),
+        "anon": env_rate("API_THROTTLE_ANON", "60/minute"),
+        "user": env_rate("API_THROTTLE_USER", "100000/hour"),
     },
     "EXCEPTION_HANDLER": "sigwise.api.exception_handler",
+    # Reverse proxies in front of gunicorn (each appends to X-Forwarded-For). 0 trusts no
+    # header and uses the connection's address; behind one TLS proxy set TRUSTED_PROXY_COUNT=1.
+    # (DRF's None would trust a client-sent X-Forwarded-For, letting anyone dodge the limits.)
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0, minimum=0),
     "UNAUTHENTICATED_USER": None,
 }
 
@@ -247,7 +252,7 @@ SCHEDULER_MAX_SLEEP_SECONDS = env_int("SCHEDULER_MAX_SLEEP_SECONDS", 1, minimum=
 SCHEDULER_SWEEP_SECONDS = env_int("SCHEDULER_SWEEP_SECONDS", 10, minimum=1)
 SCHEDULER_JOB_HISTORY_SECONDS = env_int("SCHEDULER_JOB_HISTORY_SECONDS", 3600, minimum=60)
 # Event-log lifecycle: rows archived or deleted per transaction (archive_event_logs, delete_event_logs).
-LIFECYCLE_BATCH_SIZE = env_int("LIFECYCLE_BATCH_SIZE", 20_000, minimum=1)
+LIFECYCLE_BATCH_SIZE = env_int("LIFECYCLE_BATCH_SIZE", 10_000, minimum=1)
 
 LOGGING = {
     "version": 1,

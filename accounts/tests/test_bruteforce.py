@@ -188,3 +188,19 @@ def test_the_defaults_are_five_failures_and_fifteen_minutes(settings) -> None:
     # LOGIN_FAILURE_LIMIT and LOGIN_COOLOFF_SECONDS; the README documents these defaults.
     assert settings.AXES_FAILURE_LIMIT == 5
     assert settings.AXES_COOLOFF_TIME.total_seconds() == 15 * 60
+
+
+def test_the_lock_per_address_ignores_a_client_sent_forwarded_header_when_no_proxy_is_trusted(rf, settings) -> None:
+    from accounts.security import client_address
+
+    request = rf.post("/auth/login", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+    assert client_address(request) == "203.0.113.9"
+
+
+def test_behind_one_trusted_proxy_the_lock_per_address_uses_the_forwarded_client(rf, settings) -> None:
+    from accounts.security import client_address
+
+    request = rf.post("/auth/login", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.1, 203.0.113.7")
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    assert client_address(request) == "203.0.113.7"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from sigwise.env import env_bool, env_int, env_list, env_str, env_timezone
+from sigwise.env import env_bool, env_int, env_list, env_rate, env_str, env_timezone
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -204,3 +204,16 @@ def test_a_bad_setting_stops_the_app_at_start_up_with_its_name(name: str, value:
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
+
+
+@pytest.mark.parametrize("raw", ["60/minute", "5/s", "1000/hour", "3/day"])
+def test_env_rate_accepts_drf_throttle_rates(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("SIGWISE_TEST_RATE", raw)
+    assert env_rate("SIGWISE_TEST_RATE", "1/minute") == raw
+
+
+@pytest.mark.parametrize("raw", ["60", "sixty/minute", "60/fortnight", "60/", "-1/minute"])
+def test_env_rate_refuses_what_throttling_could_not_read(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("SIGWISE_TEST_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="SIGWISE_TEST_RATE"):
+        env_rate("SIGWISE_TEST_RATE", "1/minute")
