@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.triggers.base import BaseTrigger
@@ -97,9 +97,11 @@ class Schedule:
             return candidate
         zone = zoneinfo.ZoneInfo(self.timezone)
         fired_wall_time = slot.astimezone(zone).replace(tzinfo=None)
-        while candidate is not None and candidate.astimezone(zone).replace(tzinfo=None) <= fired_wall_time:
-            candidate = _utc(trigger.get_next_fire_time(candidate, candidate))
-        return candidate
+        if candidate.astimezone(zone).replace(tzinfo=None) > fired_wall_time:
+            return candidate
+        # Ask again from just after that wall-clock time's second (standard-time) pass.
+        after_repeat = fired_wall_time.replace(tzinfo=zone, fold=1).astimezone(UTC) + timedelta(microseconds=1)
+        return _utc(trigger.get_next_fire_time(None, after_repeat))
 
 
 def schedule_from_details(
