@@ -4,8 +4,9 @@ from typing import Any
 
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
+from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer
 
 from accounts.models import User, validate_timezone
 
@@ -43,6 +44,12 @@ class RegisterOutputSerializer(serializers.Serializer):
 
 
 class TokenObtainInputSerializer(TokenObtainPairSerializer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # simplejwt's field trims spaces; sign-up and the login page keep them, so a password
+        # with surrounding spaces must reach authenticate() unchanged here too.
+        self.fields["password"] = PasswordField(trim_whitespace=False)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         data = super().validate(attrs)
         # simplejwt sends no ``user_logged_in``; without it django-axes never clears the
@@ -50,3 +57,14 @@ class TokenObtainInputSerializer(TokenObtainPairSerializer):
         # login page does, and ``last_login`` is never recorded.
         user_logged_in.send(sender=type(self.user), request=self.context["request"], user=self.user)
         return data
+
+
+class ClosedRegisterInputSchema(OpenApiSerializerExtension):
+    """The schema says what ``to_internal_value`` enforces: no field beyond the listed ones."""
+
+    target_class = RegisterInputSerializer
+
+    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
+        schema = auto_schema._map_basic_serializer(self.target, direction)
+        schema["additionalProperties"] = False
+        return schema

@@ -16,7 +16,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
@@ -25,10 +25,12 @@ from rest_framework.response import Response
 from eventlogs.models import EventLog
 from eventlogs.selectors import STATUS_ALL, eventlogs_aggregated, eventlogs_visible
 from eventlogs.serializers import (
+    LISTED_COLUMNS,
     DetailSerializer,
     EventLogAggregateSerializer,
     EventLogFilterSerializer,
     EventLogOutputSerializer,
+    eventlog_rows_body,
 )
 
 FRAGMENT_ROWS = 100
@@ -46,6 +48,16 @@ class EventLogCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int | None:
+        # DRF falls back to the default size on a malformed value; a client should hear it was wrong.
+        given = request.query_params.get(self.page_size_query_param)
+        if given is not None:
+            try:
+                int(given)
+            except ValueError:
+                raise ValidationError({self.page_size_query_param: ["Must be a whole number."]}) from None
+        return super().get_page_size(request)
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         # DRF trusts the position inside a well-formed cursor; a crafted one that is not a
@@ -106,8 +118,9 @@ class EventLogViewSet(viewsets.GenericViewSet):
         )
 
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(self._filtered(request))
-        return self.get_paginated_response(EventLogOutputSerializer(page, many=True).data)
+        # Plain rows: DRF's cursor reads the position from a dict as well as from a model.
+        page = self.paginate_queryset(self._filtered(request).values(*LISTED_COLUMNS))
+        return self.get_paginated_response(eventlog_rows_body(page))
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         return Response(EventLogOutputSerializer(self.get_object()).data)
@@ -138,6 +151,8 @@ class EventLogViewSet(viewsets.GenericViewSet):
         detail=False,
         methods=["get"],
         url_path="event_logs_html",
+        # OPTIONS metadata cannot be rendered as an HTML table: answer it 405, not 500.
+        metadata_class=None,
         renderer_classes=[TemplateHTMLRenderer],
         pagination_class=None,
     )

@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from sigwise.health import healthz, ping
 
+# Under /api/ an unknown path is a JSON 404 like every other API error, never an HTML page.
+handler404 = "sigwise.api.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     re_path(r"^healthz/?$", healthz, name="healthz"),
