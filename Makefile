@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: help install install-dev migrate run test lint format check bench bench-quick clean
 
@@ -29,6 +30,10 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
+$(BENCH_STAMP): requirements-bench.txt $(RUNTIME_STAMP)
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	@touch $@
+
 install: $(RUNTIME_STAMP)
 
 install-dev: $(DEV_STAMP)
@@ -42,6 +47,13 @@ run: migrate
 
 test: $(DEV_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Not part of `make test`: starts its own PostgreSQL database, gunicorn and scheduler (docs/benchmarks.md).
+bench: $(BENCH_STAMP)
+	$(PY) -m bench $(BENCH_ARGS)
+
+bench-quick: $(BENCH_STAMP)
+	$(PY) -m bench --quick $(BENCH_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -48,6 +48,50 @@ class EventLogOutputSerializer(serializers.ModelSerializer):
         return read_status if read_status is not None else event.status_at()
 
 
+# The columns a list page reads (``read_status`` is the selector's computed status).
+LISTED_COLUMNS = (
+    "id",
+    "trigger_uuid",
+    "trigger_name",
+    "trigger_type",
+    "source",
+    "payload",
+    "is_test",
+    "read_status",
+    "fired_at",
+    "scheduled_for",
+    "archived_at",
+)
+_MOMENT = serializers.DateTimeField()
+
+
+def eventlog_rows_body(rows: Any) -> list[dict[str, Any]]:
+    """What ``EventLogOutputSerializer(events, many=True).data`` gives, from ``.values(*LISTED_COLUMNS)`` rows.
+
+    Written out for the list endpoint: serializing a page of 50 events through the
+    ModelSerializer cost more CPU than the rest of the request together, and plain rows
+    skip building 50 model instances. The serializer stays the schema; a test keeps the
+    two equal.
+    """
+    moment = _MOMENT.to_representation
+    return [
+        {
+            "id": str(row["id"]),
+            "trigger_id": str(row["trigger_uuid"]),
+            "trigger_name": row["trigger_name"],
+            "trigger_type": row["trigger_type"],
+            "source": row["source"],
+            "payload": row["payload"],
+            "is_test": row["is_test"],
+            "status": row["read_status"],
+            "fired_at": moment(row["fired_at"]),
+            "scheduled_for": moment(row["scheduled_for"]) if row["scheduled_for"] else None,
+            "archived_at": moment(row["archived_at"]) if row["archived_at"] else None,
+        }
+        for row in rows
+    ]
+
+
 class EventLogFilterSerializer(serializers.Serializer):
     """Query parameters of ``GET /event_logs``."""
 

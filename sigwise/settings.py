@@ -166,9 +166,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["sigwise.api.StoredJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # DRF's anon and user rates, counted per fixed window (O(1) per request; see sigwise/throttling.py).
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "sigwise.throttling.AnonFixedWindowThrottle",
+        "sigwise.throttling.UserFixedWindowThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("API_THROTTLE_ANON", "60/minute"),

@@ -9,28 +9,35 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, AuthenticationFailed, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
 from eventlogs.models import EventLog
 from eventlogs.serializers import DetailSerializer
 from triggers.models import Trigger
+from triggers.selectors import trigger_of_user
 from triggers.serializers import (
     IDEMPOTENCY_KEY_PATTERN,
     FiredEventOutputSerializer,
     TriggerInputSerializer,
     TriggerListFilterSerializer,
     TriggerOutputSerializer,
+    fired_event_body,
     last_fired_at,
 )
 from triggers.services import (
@@ -73,6 +80,16 @@ class TriggerPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request: Request) -> int | None:
+        # DRF falls back to the default size on a malformed value; a client should hear it was wrong.
+        given = request.query_params.get(self.page_size_query_param)
+        if given is not None:
+            try:
+                int(given)
+            except ValueError:
+                raise ValidationError({self.page_size_query_param: ["Must be a whole number."]}) from None
+        return super().get_page_size(request)
 
 
 # Field-keyed validation errors: {"<field>": ["message", ...]} (schedule_details may nest by key).
@@ -217,6 +234,9 @@ class TriggerViewSet(viewsets.GenericViewSet):
             "event and writes nothing."
         ),
         request=OpenApiTypes.OBJECT,
+        # The same schemes as every endpoint; named, because the stateless JWT class below
+        # would otherwise be a second "jwtAuth" component.
+        auth=[{"jwtAuth": []}, {"cookieAuth": []}],
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -235,9 +255,15 @@ class TriggerViewSet(viewsets.GenericViewSet):
             409: OpenApiResponse(DetailSerializer, description="The trigger is paused or expired."),
         },
     )
-    @action(detail=True, methods=["post"])
+    # The hottest endpoint. simplejwt's stateless authentication reads no user row:
+    # ``_own_trigger`` reads the user's state together with the trigger in one query.
+    @action(
+        detail=True,
+        methods=["post"],
+        authentication_classes=[JWTStatelessUserAuthentication, SessionAuthentication],
+    )
     def fire(self, request: Request, pk: str | None = None) -> Response:
-        trigger = self.get_object()
+        trigger = self._own_trigger(pk)
         key = request.headers.get("Idempotency-Key")
         if key is not None and not _IDEMPOTENCY_KEY.fullmatch(key):
             raise serializers.ValidationError(
@@ -255,8 +281,24 @@ class TriggerViewSet(viewsets.GenericViewSet):
             if refused.conflict:
                 raise Conflict(refused.message) from None
             raise NotFireable(refused.message) from None
-        body = FiredEventOutputSerializer(result.event, context={"message": "API Trigger Fired"}).data
+        body = fired_event_body(result.event, message="API Trigger Fired")
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+    def _own_trigger(self, pk: str | None) -> Trigger:
+        """The caller's trigger, refusing a token whose user is gone or inactive with the
+        401 simplejwt's stateful authentication gives, and another user's trigger with 404."""
+        try:
+            trigger_id = uuid.UUID(str(pk))
+        except ValueError:
+            trigger_id = None
+        found = trigger_of_user(user_id=self.request.user.pk, trigger_id=trigger_id)
+        if not found.user_exists:
+            raise AuthenticationFailed(_("User not found"), code="user_not_found")
+        if not found.user_active:
+            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        if found.trigger is None:
+            raise Http404(f"No {Trigger._meta.object_name} matches the given query.")
+        return found.trigger
 
     @extend_schema(
         summary="Your triggers as an HTML table (the seed's fragment)",
@@ -266,6 +308,8 @@ class TriggerViewSet(viewsets.GenericViewSet):
         detail=False,
         methods=["get"],
         url_path="triggers_html",
+        # OPTIONS metadata cannot be rendered as an HTML table: answer it 405, not 500.
+        metadata_class=None,
         renderer_classes=[TemplateHTMLRenderer],
         pagination_class=None,
     )

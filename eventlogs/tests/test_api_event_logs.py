@@ -238,3 +238,16 @@ def test_anonymous_reads_are_401() -> None:
     anonymous = APIClient()
     assert anonymous.get("/api/v1/event_logs").status_code == 401
     assert anonymous.get("/api/v1/event_logs/aggregated").status_code == 401
+
+
+def test_a_list_page_is_exactly_what_the_event_serializer_gives(api, owner) -> None:
+    from eventlogs.selectors import eventlogs_visible
+    from eventlogs.serializers import EventLogOutputSerializer
+
+    log(owner, age=timedelta(minutes=5), payload={"nested": [1, {"a": None}]})
+    log(owner, age=timedelta(hours=3), source=EventLog.Source.SCHEDULED, scheduled_for=NOW - timedelta(hours=3))
+    log(owner, age=timedelta(hours=5), is_test=True, status="archived", archived_at=NOW - timedelta(hours=2))
+    page = api.get("/api/v1/event_logs?status=all").json()["results"]
+    expected = EventLogOutputSerializer(eventlogs_visible(owner_id=owner.pk, status="all"), many=True).data
+    assert page == expected
+    assert [row["status"] for row in page] == ["active", "archived", "archived"]

@@ -1,0 +1,42 @@
+"""How big each scenario is: the issue's sizes for ``make bench``, a tenth for ``make bench-quick``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+
+@dataclass(frozen=True)
+class Sizes:
+    fire_seconds: float = 20.0
+    fire_warmup_seconds: float = 2.0
+    read_seconds: float = 10.0
+    read_clients: int = 2  # one per core: these are latency figures, not throughput ones
+    history_logs: int = 1_000_000  # event logs in the last 48 h (list, aggregated, then the archive pass)
+    history_triggers: int = 100  # the owner's triggers those logs belong to
+    lifecycle_batch_size: int = 10_000
+    expired_logs: int = 1_000_000  # event logs past 48 h, for the delete pass
+    one_time_triggers: int = 500
+    one_time_window_seconds: float = 10.0
+    interval_triggers: int = 10_000
+    interval_seconds: int = 60
+    interval_run_seconds: float = 180.0
+    pgbench_seconds: float = 15.0
+    pgbench_clients: int = 32
+
+
+FULL = Sizes()
+
+QUICK = replace(
+    FULL,
+    fire_seconds=2.0,
+    fire_warmup_seconds=0.5,
+    read_seconds=1.0,
+    history_logs=100_000,
+    history_triggers=10,
+    expired_logs=100_000,
+    one_time_triggers=50,
+    one_time_window_seconds=3.0,
+    interval_triggers=1_000,
+    interval_run_seconds=18.0,
+    pgbench_seconds=2.0,
+)
