@@ -16,13 +16,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from eventlogs.models import EventLog
+from eventlogs.pagination import StrictPageSizeMixin
 from eventlogs.selectors import STATUS_ALL, eventlogs_aggregated, eventlogs_visible
 from eventlogs.serializers import (
     LISTED_COLUMNS,
@@ -40,24 +41,12 @@ HTML_BAD_QUERY = OpenApiResponse(OpenApiTypes.STR, description="A query paramete
 HTML_UNAUTHENTICATED = OpenApiResponse(OpenApiTypes.STR, description="No valid credentials (text/html).")
 
 
-class EventLogCursorPagination(CursorPagination):
+class EventLogCursorPagination(StrictPageSizeMixin, CursorPagination):
     """Newest first. A cursor, not a page number, so events written while a client pages
     through never make it see a row twice or skip one."""
 
     ordering = ("-fired_at", "-id")
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-    def get_page_size(self, request: Request) -> int | None:
-        # DRF falls back to the default size on a malformed value; a client should hear it was wrong.
-        given = request.query_params.get(self.page_size_query_param)
-        if given is not None:
-            try:
-                int(given)
-            except ValueError:
-                raise ValidationError({self.page_size_query_param: ["Must be a whole number."]}) from None
-        return super().get_page_size(request)
 
     def decode_cursor(self, request: Request) -> Cursor | None:
         # DRF trusts the position inside a well-formed cursor; a crafted one that is not a

@@ -20,7 +20,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, AuthenticationFailed, ValidationError
+from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
 from eventlogs.models import EventLog
+from eventlogs.pagination import StrictPageSizeMixin
 from eventlogs.serializers import DetailSerializer
 from triggers.models import Trigger
 from triggers.selectors import trigger_of_user
@@ -76,20 +77,8 @@ class Conflict(APIException):
     default_code = "conflict"
 
 
-class TriggerPagination(PageNumberPagination):
+class TriggerPagination(StrictPageSizeMixin, PageNumberPagination):
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 100
-
-    def get_page_size(self, request: Request) -> int | None:
-        # DRF falls back to the default size on a malformed value; a client should hear it was wrong.
-        given = request.query_params.get(self.page_size_query_param)
-        if given is not None:
-            try:
-                int(given)
-            except ValueError:
-                raise ValidationError({self.page_size_query_param: ["Must be a whole number."]}) from None
-        return super().get_page_size(request)
 
 
 # Field-keyed validation errors: {"<field>": ["message", ...]} (schedule_details may nest by key).
