@@ -100,3 +100,18 @@ def test_it_is_one_grouped_query(api, owner) -> None:
 
 def test_it_is_empty_without_events(api) -> None:
     assert api.get("/api/v1/event_logs/aggregated").json() == []
+
+
+def test_the_table_has_statistics_tying_a_triggers_name_and_type_to_its_id() -> None:
+    """Without them PostgreSQL over-estimates the groups of the aggregated query once many
+    triggers exist, and sorts (spilling to disk) instead of hashing (migration 0002)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT stxkind FROM pg_statistic_ext WHERE stxname = 'eventlog_trigger_snapshot_stats'"
+            " AND stxrelid = 'eventlogs_eventlog'::regclass"
+        )
+        row = cursor.fetchone()
+    assert row is not None
+    assert set(row[0]) >= {"d", "f"}  # ndistinct and functional dependencies
