@@ -14,24 +14,14 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
+
+from tests.support import test_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "Dispatcher listening"
 T = TypeVar("T")
-
-
-def database_url_for_tests() -> str:
-    """DATABASE_URL for the database this test session uses (test_<name>, not the real one)."""
-    database = connection.settings_dict
-    user = quote(database["USER"] or "", safe="")
-    password = f":{quote(database['PASSWORD'], safe='')}" if database["PASSWORD"] else ""
-    host = database["HOST"] or "127.0.0.1"
-    port = database["PORT"] or "5432"
-    return f"postgres://{user}{password}@{host}:{port}/{quote(database['NAME'], safe='')}"
 
 
 class SchedulerProcess:
@@ -43,7 +33,7 @@ class SchedulerProcess:
         self._offset = 0
 
     def start(self, *, wait: bool = True, timeout: float = 40.0) -> SchedulerProcess:
-        env = {**os.environ, "DATABASE_URL": database_url_for_tests(), "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"}
         env.pop("PGAPPNAME", None)
         self._offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
