@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 import traceback
-from datetime import datetime
 from pathlib import Path
 
 from bench.sizes import FULL, QUICK
@@ -108,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [name for name in ORDER if not options.only or name in options.only.split(",")]
     sizes = QUICK if options.quick else FULL
 
-    stamp = datetime.now().astimezone().strftime("%Y%m%d-%H%M%S")
+    stamp = time.strftime("%Y%m%d-%H%M%S")  # local time, for a folder name a person reads
     results_dir = ROOT / "bench-results" / f"{stamp}{'-quick' if options.quick else ''}"
     results_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
