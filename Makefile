@@ -9,7 +9,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: help install install-dev migrate run test lint format check bench bench-quick clean
+.PHONY: help install install-dev migrate run test lint format check bench bench-quick db-stop clean
 
 help:
 	@echo "make run          install, migrate, serve web + scheduler on http://$${HOST:-127.0.0.1}:$${PORT:-8000}"
@@ -62,6 +62,10 @@ lint: $(DEV_STAMP)
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Stop the embedded PostgreSQL (used when DATABASE_URL is unset); its data stays in .data/.
+db-stop: $(RUNTIME_STAMP)
+	@$(PY) -c 'from pathlib import Path; from sigwise.embedded_db import stop_embedded_database as stop; print("Embedded PostgreSQL stopped." if stop(Path(".data")) else "Embedded PostgreSQL was not running.")'
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -11,10 +11,15 @@ it is not already running (it serialises that with a file lock).
 from __future__ import annotations
 
 import contextlib
+import warnings
 from pathlib import Path
 from typing import Any
 
 DATABASE_NAME = "sigwise"
+
+# pgserver keeps its lock under platformdirs' runtime directory, which warns on every start
+# when XDG_RUNTIME_DIR is unset (servers, containers) and falls back to /tmp/runtime-<uid>.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 def embedded_database(data_dir: Path) -> dict[str, Any]:
@@ -39,3 +44,17 @@ def embedded_database(data_dir: Path) -> dict[str, Any]:
         "HOST": socket_dir,
         "PORT": "",
     }
+
+
+def stop_embedded_database(data_dir: Path) -> bool:
+    """Stop the embedded server kept in ``data_dir`` (``make db-stop``); True if one was running."""
+    import os
+
+    import pgserver
+
+    pgdata = data_dir / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    # As root, pgserver runs PostgreSQL as its own "pgserver" user; pg_ctl must run as that user too.
+    pgserver.pg_ctl(["-w", "stop"], pgdata=pgdata, user="pgserver" if os.geteuid() == 0 else None)
+    return True
