@@ -91,6 +91,46 @@ class EventLog(models.Model):
         return self.Status.ARCHIVED if age >= archive_after() else self.Status.ACTIVE
 
 
+# An event inserted with a ``fired_at`` older than this is a backfill (a restore, an import,
+# seeding): the database notes it in :class:`LifecycleMarks` (migration 0003's trigger, which
+# holds the same interval). Every firing path writes ``fired_at`` as the moment of the insert,
+# so the passes that trust the marks stay this far (twice, for clock skew) behind now.
+BACKFILL_GRACE = timedelta(minutes=15)
+# The oldest a mark can be: nothing has been passed over yet.
+BEGINNING = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
+
+
+class LifecycleMarks(models.Model):
+    """How far the background passes over event logs have got: one row, id 1.
+
+    A pass that has handled every event fired before a moment records that moment here,
+    so the next pass starts there instead of from the oldest event.
+
+    - ``archived_through``: no event fired before it is still stored as active.
+    - ``rolled_up_through``: an hour boundary; every event of the hours before it is
+      counted in the hourly rollup.
+    - ``backfills``: how many INSERT statements wrote events older than
+      :data:`BACKFILL_GRACE`. The trigger of migration 0003 lowers both marks to the oldest
+      such event and bumps this counter in the same statement, so a pass that compares
+      the counter before moving a mark forward never skips an event inserted meanwhile.
+
+    A missing row (``manage.py flush``) means both marks are at :data:`BEGINNING`.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    archived_through = models.DateTimeField(default=BEGINNING)
+    rolled_up_through = models.DateTimeField(default=BEGINNING)
+    backfills = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = "lifecycle marks"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="lifecyclemarks_one_row")]
+
+    def __str__(self) -> str:
+        archived, rolled_up = self.archived_through.isoformat(), self.rolled_up_through.isoformat()
+        return f"archived through {archived}, rolled up through {rolled_up}"
+
+
 def archive_after() -> timedelta:
     return settings.EVENT_LOG_ARCHIVE_AFTER
 
