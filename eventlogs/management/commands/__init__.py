@@ -43,6 +43,10 @@ class LifecycleCommand(BaseCommand):
     def service(self) -> Callable[..., int]:
         raise NotImplementedError
 
+    def service_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Keyword arguments of the service beyond the shared ones, from this command's own options."""
+        return {}
+
     def handle(self, *args: Any, **options: Any) -> None:
         cutoff = self.cutoff()
         dry_run: bool = options["dry_run"]
@@ -55,7 +59,13 @@ class LifecycleCommand(BaseCommand):
             self.stdout.write(f"Batch {number}: {self.past_tense} {count:,} event logs ({total:,} so far)")
 
         report: Progress | None = None if dry_run else progress
-        total = self.service()(older_than=cutoff, batch_size=options["batch_size"], dry_run=dry_run, progress=report)
+        total = self.service()(
+            older_than=cutoff,
+            batch_size=options["batch_size"],
+            dry_run=dry_run,
+            progress=report,
+            **self.service_options(options),
+        )
         seconds = time.monotonic() - started
         if dry_run:
             self.stdout.write(
