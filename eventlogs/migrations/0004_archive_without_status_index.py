@@ -12,7 +12,7 @@ from django.db import migrations
 # The setting applies to pages written from now on; pages already full keep their rows until
 # the table is rewritten (VACUUM FULL, CLUSTER, pg_repack). Their events are archived the old
 # way (an entry in every index) and deleted within 48 h, after which every page has the room.
-SET_FILLFACTOR = "ALTER TABLE eventlogs_eventlog SET (fillfactor = 50)"
+SET_FILLFACTOR = "ALTER TABLE eventlogs_eventlog SET (fillfactor = 45)"
 RESET_FILLFACTOR = "ALTER TABLE eventlogs_eventlog RESET (fillfactor)"
 
 
