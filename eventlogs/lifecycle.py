@@ -9,9 +9,9 @@ management commands, every scheduler's jobs, an archive beside a delete, the wor
 threads of one run) can overlap without waiting inside a transaction: a row is changed by
 exactly one of them, the others skip it, and the counts they return add up to exactly the
 rows changed. PostgreSQL re-checks the condition on the row it locks, so a row archived by
-a run that just committed is not archived again. A run ends only when no eligible row is
-left in its range: rows it skipped because someone else held them are looked at again
-once released.
+a run that just committed is not archived again. A run ends once it has read its range
+to the end without skipping a row: rows it skipped because someone else held them are
+looked at again once released.
 
 The archive pass starts from ``LifecycleMarks.archived_through`` (no event fired before it
 is still stored active) instead of the oldest event, and finds its rows along the plain
@@ -57,42 +57,59 @@ _MICROSECOND = timedelta(microseconds=1)
 _ARCHIVABLE = "fired_at >= %(lower)s AND fired_at < %(upper)s AND status = %(active)s"
 _DELETABLE = "fired_at >= %(lower)s AND fired_at < %(upper)s"
 
-# One batch: claim the oldest eligible rows of the range not locked by anyone else, change
-# them, and report how many and the newest ``fired_at`` among them. ``fired_at >= floor``
-# (that newest value from the previous batch) keeps each batch's index scan from walking
-# over the entries the previous batches already changed. The claimed rows are reached again
-# by ``ctid`` (a TID scan; stable while we hold their locks): joining on ``id`` lets the
-# planner hash the whole table for every batch, which grows quadratically with its size.
+# One batch, in one statement:
+# - ``candidates``: the oldest eligible rows of the range from ``floor`` on, as this
+#   statement's snapshot sees them (an index range scan on eventlog_fired).
+# - ``claimed``: those of them nobody else holds, locked (``SKIP LOCKED``). PostgreSQL
+#   re-checks the condition on the newest version of each row it locks, so a row another
+#   run changed and committed meanwhile is not claimed again.
+# - ``changed``: the claimed rows, changed; reached again by ``ctid`` (a TID scan, stable
+#   while we hold their locks): joining on ``id`` lets the planner hash the whole table for
+#   every batch, which grows quadratically with its size.
+# It reports how many rows it changed, how many it saw, and the newest ``fired_at`` it saw:
+# the next batch's ``floor``, so that no batch walks again over the entries the previous
+# ones passed. Fewer changed than seen means someone held (or just changed) a row: the run
+# looks at its range again once they are released. Seen and not changed never means lost:
+# only a look again, which reads the range's index entries, as a check for held rows after
+# every range would.
 _ARCHIVE_BATCH = f"""
-    WITH batch AS (
-        SELECT ctid FROM {_TABLE}
+    WITH candidates AS MATERIALIZED (
+        SELECT ctid, fired_at FROM {_TABLE}
         WHERE fired_at >= %(floor)s AND fired_at < %(upper)s AND status = %(active)s
         ORDER BY fired_at
         LIMIT %(limit)s
+    ),
+    claimed AS (
+        SELECT ctid FROM {_TABLE}
+        WHERE ctid = ANY(ARRAY(SELECT ctid FROM candidates)) AND status = %(active)s
         FOR UPDATE SKIP LOCKED
     ),
     changed AS (
         UPDATE {_TABLE} AS event SET status = %(archived)s, archived_at = %(archived_at)s
-        WHERE event.ctid = ANY(ARRAY(SELECT ctid FROM batch)) AND event.status = %(active)s
-        RETURNING event.fired_at
+        WHERE event.ctid = ANY(ARRAY(SELECT ctid FROM claimed)) AND event.status = %(active)s
+        RETURNING 1
     )
-    SELECT count(*), max(fired_at) FROM changed
+    SELECT (SELECT count(*) FROM changed), count(*), max(fired_at) FROM candidates
 """  # noqa: S608 (the table name comes from the model; values are parameters)
 
 _DELETE_BATCH = f"""
-    WITH batch AS (
-        SELECT ctid FROM {_TABLE}
+    WITH candidates AS MATERIALIZED (
+        SELECT ctid, fired_at FROM {_TABLE}
         WHERE fired_at >= %(floor)s AND fired_at < %(upper)s
         ORDER BY fired_at
         LIMIT %(limit)s
+    ),
+    claimed AS (
+        SELECT ctid FROM {_TABLE}
+        WHERE ctid = ANY(ARRAY(SELECT ctid FROM candidates))
         FOR UPDATE SKIP LOCKED
     ),
     changed AS (
         DELETE FROM {_TABLE} AS event
-        WHERE event.ctid = ANY(ARRAY(SELECT ctid FROM batch))
-        RETURNING event.fired_at
+        WHERE event.ctid = ANY(ARRAY(SELECT ctid FROM claimed))
+        RETURNING 1
     )
-    SELECT count(*), max(fired_at) FROM changed
+    SELECT (SELECT count(*) FROM changed), count(*), max(fired_at) FROM candidates
 """  # noqa: S608
 
 # The mark, its backfill counter as this pass saw them, and the database's clock (the
@@ -174,7 +191,6 @@ def eventlogs_archive(
     run = _Run(progress=progress, should_stop=should_stop)
     _run_slices(
         _ARCHIVE_BATCH,
-        _ARCHIVABLE,
         params,
         _slices(lower, upper, 1 if workers == 1 else workers * _SLICES_PER_WORKER),
         limit=limit,
@@ -203,7 +219,7 @@ def eventlogs_delete(
             {"lower": BEGINNING, "upper": upper},
         )
     run = _Run(progress=progress, should_stop=should_stop)
-    _run_slices(_DELETE_BATCH, _DELETABLE, {}, [(BEGINNING, upper)], limit=limit, workers=1, run=run)
+    _run_slices(_DELETE_BATCH, {}, [(BEGINNING, upper)], limit=limit, workers=1, run=run)
     return run.total
 
 
@@ -270,7 +286,6 @@ def _slices(lower: datetime, upper: datetime, count: int) -> list[tuple[datetime
 
 def _run_slices(
     statement: str,
-    condition: str,
     params: dict[str, object],
     slices: list[tuple[datetime, datetime]],
     *,
@@ -282,7 +297,7 @@ def _run_slices(
         for lower, upper in slices:
             if run.stopped:
                 break
-            _run_slice(statement, condition, params, lower, upper, limit=limit, run=run)
+            _run_slice(statement, params, lower, upper, limit=limit, run=run)
         return
 
     pending: queue.SimpleQueue[tuple[datetime, datetime]] = queue.SimpleQueue()
@@ -296,7 +311,7 @@ def _run_slices(
                     lower, upper = pending.get_nowait()
                 except queue.Empty:
                     return
-                _run_slice(statement, condition, params, lower, upper, limit=limit, run=run)
+                _run_slice(statement, params, lower, upper, limit=limit, run=run)
         except BaseException as error:
             with run.lock:
                 run.errors.append(error)
@@ -315,7 +330,6 @@ def _run_slices(
 
 def _run_slice(
     statement: str,
-    condition: str,
     params: dict[str, object],
     lower: datetime,
     upper: datetime,
@@ -323,37 +337,36 @@ def _run_slice(
     limit: int,
     run: _Run,
 ) -> None:
-    """Change every eligible row of ``[lower, upper)`` in batches of ``limit``."""
+    """Change every eligible row of ``[lower, upper)`` in batches of at most ``limit``."""
     floor = lower
+    skipped = False
     waited = 0.0
     while True:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, {**params, "floor": floor, "upper": upper, "limit": limit})
-            changed, newest = cursor.fetchone()
+            changed, seen, newest = cursor.fetchone()
         if changed:
             run.record(changed)
-            floor = newest
+        skipped = skipped or changed < seen
         if run.stopping():
             return
-        if changed == limit:
+        if seen == limit and (newest > floor or changed == seen):
+            floor = newest
             continue
-        # A short batch: done, unless it skipped rows another transaction holds (another
-        # run of either job, another worker's batch at a slice edge, a trigger being
-        # deleted). Those may still need this run (a delete must not leave a row the archive
-        # job had locked), so look again from the slice's start once they are released.
-        # The look is bounded by the slice, which starts at the mark: it reads the rows this
-        # run changed, not every archived row.
-        if not _scalar(
-            f"SELECT EXISTS (SELECT 1 FROM {_TABLE} WHERE {condition})",  # noqa: S608
-            {**params, "lower": lower, "upper": upper},
-        ):
+        if not skipped:
             return
+        # The range is read to its end, but some rows were held by another transaction
+        # (another run of either job, a trigger being deleted). They may still need this run
+        # (a delete must not leave a row the archive job had locked): once released, go over
+        # the range again. That pass reads past the rows changed so far and ends at once
+        # (seen == 0) when nothing is left.
         if waited >= _MAX_WAIT_SECONDS:
             run.left_behind = True
             return
         time.sleep(_RETRY_PAUSE_SECONDS)
         waited += _RETRY_PAUSE_SECONDS
         floor = lower
+        skipped = False
 
 
 def _batch_limit(batch_size: int | None) -> int:
