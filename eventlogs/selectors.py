@@ -11,10 +11,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Case, CharField, Count, Max, Q, QuerySet, Value, When
+from django.db import connection
+from django.db.models import Case, CharField, QuerySet, Value, When
 from django.utils.timezone import now
 
-from eventlogs.models import EventLog, archive_after, delete_after
+from eventlogs.models import BEGINNING, EventLog, EventLogHour, LifecycleMarks, archive_after, delete_after
+from eventlogs.rollup import HOUR, floor_hour
 
 STATUS_ACTIVE, STATUS_ARCHIVED, STATUS_ALL = "active", "archived", "all"
 STATUSES = (STATUS_ACTIVE, STATUS_ARCHIVED, STATUS_ALL)
@@ -59,38 +61,88 @@ def eventlogs_aggregated(*, owner_id: int, at: datetime | None = None) -> list[d
     ``total``, ``active``, ``archived`` and ``test`` counts and ``last_fired_at``; the
     trigger whose last firing is newest comes first.
 
-    One grouped query over the owner's ``fired_at`` range (the (owner, fired_at) index)
-    with ``COUNT(*) FILTER (...)``. The snapshot name and type are part of the grouping
-    key, not aggregated, so a renamed trigger costs one more small group rather than an
-    array or a sort per trigger; the groups are then merged here, and the name shown is
-    the one on the trigger's newest event.
+    Most hours come counted from :class:`~eventlogs.models.EventLogHour` (see
+    :mod:`eventlogs.rollup`): an hour is read from there when it lies wholly inside the
+    window, wholly on one side of the archive cutoff (so its events are all active or all
+    archived) and before ``rolled_up_through``. The rest of the window is counted from the
+    events themselves: the partial hour at the retention edge, the hour the archive cutoff
+    falls in, and everything from the mark on (an hour or two at the present). One
+    statement reads the mark, the hours and the events, so it sees a single snapshot: a
+    pass committing meanwhile can neither double count an hour nor drop one.
+
+    The groups (per hour, and per snapshot name and type for the live part) are merged
+    here, oldest last firing first, so the name and type shown are the newest event's.
     """
     at = at or now()
+    window_start = at - delete_after()
     archive_cutoff = at - archive_after()
-    groups = (
-        EventLog.objects.filter(owner_id=owner_id, fired_at__gt=at - delete_after())
-        .values("trigger_uuid", "trigger_name", "trigger_type")
-        .annotate(
-            total=Count("id"),
-            active=Count("id", filter=Q(fired_at__gt=archive_cutoff)),
-            archived=Count("id", filter=Q(fired_at__lte=archive_cutoff)),
-            test=Count("id", filter=Q(is_test=True)),
-            last_fired_at=Max("fired_at"),
+    cutoff_hour = floor_hour(archive_cutoff)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _AGGREGATED,
+            {
+                "owner": owner_id,
+                "beginning": BEGINNING,
+                "window_start": window_start,
+                # The first hour wholly inside the window (an hour starting exactly at the
+                # window's start is not: its first instant is past retention).
+                "first_full_hour": floor_hour(window_start) + HOUR,
+                "cutoff": archive_cutoff,
+                "cutoff_hour": cutoff_hour,
+                "cutoff_hour_end": cutoff_hour + HOUR,
+            },
         )
-        .order_by()
-    )
+        groups = cursor.fetchall()
     merged: dict[uuid.UUID, dict[str, Any]] = {}
     # Oldest group first, so the newest group's name and type win.
-    for group in sorted(groups, key=lambda row: row["last_fired_at"]):
-        trigger_id = group["trigger_uuid"]
+    for trigger_id, name, trigger_type, total, active, archived, test, last_fired_at in sorted(
+        groups, key=lambda group: group[-1]
+    ):
         row = merged.setdefault(
             trigger_id, {"trigger_id": trigger_id, "total": 0, "active": 0, "archived": 0, "test": 0}
         )
-        for counter in ("total", "active", "archived", "test"):
-            row[counter] += group[counter]
-        row.update(
-            trigger_name=group["trigger_name"],
-            trigger_type=group["trigger_type"],
-            last_fired_at=group["last_fired_at"],
-        )
+        row["total"] += total
+        row["active"] += active
+        row["archived"] += archived
+        row["test"] += test
+        row.update(trigger_name=name, trigger_type=trigger_type, last_fired_at=last_fired_at)
     return sorted(merged.values(), key=lambda row: row["last_fired_at"], reverse=True)
+
+
+# The three ranges counted live are disjoint, each a range scan of eventlog_owner_fired:
+# the partial hour at the window's start, the hour of the archive cutoff (up to the mark),
+# and everything from the mark on. The hours read from the rollup are exactly the others:
+# from the first full hour up to the mark, except the cutoff's hour. The mark is floored to
+# its hour (the pass writes whole hours; the floor keeps the two parts complementary anyway).
+_LIVE_COLUMNS = "trigger_uuid, trigger_name, trigger_type, fired_at, is_test"
+_AGGREGATED = f"""
+    WITH mark AS MATERIALIZED (
+        SELECT date_trunc('hour', COALESCE(
+            (SELECT rolled_up_through FROM {LifecycleMarks._meta.db_table} WHERE id = 1), %(beginning)s
+        ), 'UTC') AS through
+    ),
+    live AS (
+        SELECT {_LIVE_COLUMNS} FROM {EventLog._meta.db_table}
+        WHERE owner_id = %(owner)s AND fired_at > %(window_start)s AND fired_at < %(first_full_hour)s
+        UNION ALL
+        SELECT {_LIVE_COLUMNS} FROM {EventLog._meta.db_table}
+        WHERE owner_id = %(owner)s
+          AND fired_at >= GREATEST(%(cutoff_hour)s, %(first_full_hour)s)
+          AND fired_at < LEAST(%(cutoff_hour_end)s, (SELECT through FROM mark))
+        UNION ALL
+        SELECT {_LIVE_COLUMNS} FROM {EventLog._meta.db_table}
+        WHERE owner_id = %(owner)s AND fired_at >= GREATEST((SELECT through FROM mark), %(first_full_hour)s)
+    )
+    SELECT trigger_uuid, trigger_name, trigger_type, count(*),
+           count(*) FILTER (WHERE fired_at > %(cutoff)s), count(*) FILTER (WHERE fired_at <= %(cutoff)s),
+           count(*) FILTER (WHERE is_test), max(fired_at)
+    FROM live
+    GROUP BY trigger_uuid, trigger_name, trigger_type
+    UNION ALL
+    SELECT trigger_uuid, trigger_name, trigger_type, total,
+           CASE WHEN hour > %(cutoff)s THEN total ELSE 0 END, CASE WHEN hour > %(cutoff)s THEN 0 ELSE total END,
+           test, last_fired_at
+    FROM {EventLogHour._meta.db_table}
+    WHERE owner_id = %(owner)s AND hour >= %(first_full_hour)s AND hour < (SELECT through FROM mark)
+      AND hour <> %(cutoff_hour)s
+"""  # noqa: S608 (table names come from the models; values are parameters)
