@@ -8,7 +8,7 @@ old is never returned, whatever its stored ``status``.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -62,13 +62,15 @@ def eventlogs_aggregated(*, owner_id: int, at: datetime | None = None) -> list[d
     trigger whose last firing is newest comes first.
 
     Most hours come counted from :class:`~eventlogs.models.EventLogHour` (see
-    :mod:`eventlogs.rollup`): an hour is read from there when it lies wholly inside the
-    window, wholly on one side of the archive cutoff (so its events are all active or all
-    archived) and before ``rolled_up_through``. The rest of the window is counted from the
-    events themselves: the partial hour at the retention edge, the hour the archive cutoff
-    falls in, and everything from the mark on (an hour or two at the present). One
-    statement reads the mark, the hours and the events, so it sees a single snapshot: a
-    pass committing meanwhile can neither double count an hour nor drop one.
+    :mod:`eventlogs.rollup`): every hour that lies wholly inside the window and before
+    ``rolled_up_through``. The rest of the window is counted from the events themselves:
+    the partial hour at the retention edge and everything from the mark on (the last hour
+    or two). The hour the archive cutoff falls in is the one counted hour whose events are
+    not all active or all archived: it is taken from the rollup as if it were all on one
+    side, and the events on the shorter side of the cutoff (at most half an hour of them)
+    are counted and moved to the other. One statement reads the mark, the hours and the
+    events, so it sees a single snapshot: a pass committing meanwhile can neither double
+    count an hour nor drop one.
 
     The parts (one per counted hour, one per snapshot name and type for the live part) are
     merged per trigger in the same statement, the name and type from the part with the
@@ -79,10 +81,13 @@ def eventlogs_aggregated(*, owner_id: int, at: datetime | None = None) -> list[d
     window_start = at - delete_after()
     archive_cutoff = at - archive_after()
     cutoff_hour = floor_hour(archive_cutoff)
+    # fired_at <= cutoff is fired_at < cutoff + 1 µs (PostgreSQL keeps microseconds too).
+    just_after_cutoff = archive_cutoff + timedelta(microseconds=1)
+    cutoff_hour_is_archived = just_after_cutoff - cutoff_hour > HOUR / 2
     with transaction.atomic(), connection.cursor() as cursor:
         # The planner cannot know the mark, so it expects a third of the table from the mark
         # on; at a few million events that estimate crosses jit_above_cost, and compiling
-        # would cost more than the ~40,000 rows it actually reads.
+        # would cost more than the ~30,000 rows it actually reads.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             _AGGREGATED,
@@ -95,18 +100,22 @@ def eventlogs_aggregated(*, owner_id: int, at: datetime | None = None) -> list[d
                 "first_full_hour": floor_hour(window_start) + HOUR,
                 "cutoff": archive_cutoff,
                 "cutoff_hour": cutoff_hour,
-                "cutoff_hour_end": cutoff_hour + HOUR,
+                "cutoff_hour_is_archived": cutoff_hour_is_archived,
+                # The shorter side of the cutoff within its hour, and where its events go.
+                "moved_from": just_after_cutoff if cutoff_hour_is_archived else cutoff_hour,
+                "moved_until": cutoff_hour + HOUR if cutoff_hour_is_archived else just_after_cutoff,
+                "moved_to_active": 1 if cutoff_hour_is_archived else -1,
             },
         )
         columns = [column.name for column in cursor.description]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
-# The three ranges counted live are disjoint, each a range scan on fired_at:
-# the partial hour at the window's start, the hour of the archive cutoff (up to the mark),
-# and everything from the mark on. The hours read from the rollup are exactly the others:
-# from the first full hour up to the mark, except the cutoff's hour. The mark is floored to
-# its hour (the pass writes whole hours; the floor keeps the two parts complementary anyway).
+# The two ranges counted live are disjoint range scans on fired_at: the partial hour at the
+# window's start, and everything from the mark on. The hours read from the rollup are
+# exactly the others, from the first full hour up to the mark. The mark is floored to its
+# hour (the pass writes whole hours; the floor keeps the two parts complementary anyway).
+# The correction for the cutoff's hour applies only when that hour was read from the rollup.
 _LIVE_COLUMNS = "trigger_uuid, trigger_name, trigger_type, fired_at, is_test"
 _AGGREGATED = f"""
     WITH mark AS MATERIALIZED (
@@ -119,12 +128,13 @@ _AGGREGATED = f"""
         WHERE owner_id = %(owner)s AND fired_at > %(window_start)s AND fired_at < %(first_full_hour)s
         UNION ALL
         SELECT {_LIVE_COLUMNS} FROM {EventLog._meta.db_table}
-        WHERE owner_id = %(owner)s
-          AND fired_at >= GREATEST(%(cutoff_hour)s, %(first_full_hour)s)
-          AND fired_at < LEAST(%(cutoff_hour_end)s, (SELECT through FROM mark))
-        UNION ALL
-        SELECT {_LIVE_COLUMNS} FROM {EventLog._meta.db_table}
         WHERE owner_id = %(owner)s AND fired_at >= GREATEST((SELECT through FROM mark), %(first_full_hour)s)
+    ),
+    moved AS (
+        SELECT trigger_uuid, count(*) AS events FROM {EventLog._meta.db_table}
+        WHERE owner_id = %(owner)s AND fired_at >= %(moved_from)s AND fired_at < %(moved_until)s
+          AND %(cutoff_hour)s >= %(first_full_hour)s AND %(cutoff_hour)s < (SELECT through FROM mark)
+        GROUP BY trigger_uuid
     ),
     parts AS (
         SELECT trigger_uuid, trigger_name, trigger_type, count(*) AS total,
@@ -134,16 +144,21 @@ _AGGREGATED = f"""
         FROM live
         GROUP BY trigger_uuid, trigger_name, trigger_type
         UNION ALL
-        SELECT trigger_uuid, trigger_name, trigger_type, total,
-               CASE WHEN hour > %(cutoff)s THEN total ELSE 0 END, CASE WHEN hour > %(cutoff)s THEN 0 ELSE total END,
-               test, last_fired_at
-        FROM {EventLogHour._meta.db_table}
-        WHERE owner_id = %(owner)s AND hour >= %(first_full_hour)s AND hour < (SELECT through FROM mark)
-          AND hour <> %(cutoff_hour)s
+        SELECT trigger_uuid, trigger_name, trigger_type, total, active, total - active, test, last_fired_at
+        FROM (
+            SELECT *,
+                   CASE WHEN hour > %(cutoff)s OR (hour = %(cutoff_hour)s AND NOT %(cutoff_hour_is_archived)s)
+                   THEN total ELSE 0 END AS active
+            FROM {EventLogHour._meta.db_table}
+            WHERE owner_id = %(owner)s AND hour >= %(first_full_hour)s AND hour < (SELECT through FROM mark)
+        ) AS counted
+        UNION ALL
+        SELECT trigger_uuid, NULL, NULL, 0, %(moved_to_active)s * events, -%(moved_to_active)s * events, 0, NULL
+        FROM moved
     )
     SELECT trigger_uuid AS trigger_id,
-           (array_agg(trigger_name ORDER BY last_fired_at DESC, trigger_name DESC))[1] AS trigger_name,
-           (array_agg(trigger_type ORDER BY last_fired_at DESC, trigger_name DESC))[1] AS trigger_type,
+           (array_agg(trigger_name ORDER BY last_fired_at DESC NULLS LAST, trigger_name DESC))[1] AS trigger_name,
+           (array_agg(trigger_type ORDER BY last_fired_at DESC NULLS LAST, trigger_name DESC))[1] AS trigger_type,
            sum(total)::bigint AS total, sum(active)::bigint AS active, sum(archived)::bigint AS archived,
            sum(test)::bigint AS test, max(last_fired_at) AS last_fired_at
     FROM parts
