@@ -89,7 +89,7 @@ class History:
         elif choice < 0.35:  # near the present, a little in the future too
             moment = at + timedelta(seconds=self.random.uniform(-3600, 120))
         else:  # anywhere in the window and a little past it
-            moment = at - timedelta(seconds=self.random.uniform(0, 50 * 3600))
+            moment = at - timedelta(seconds=self.random.uniform(0, delete_after().total_seconds() * 1.05))
         while moment in self.used:
             moment += timedelta(microseconds=1)
         self.used.add(moment)
@@ -158,6 +158,27 @@ def test_it_answers_as_one_grouped_query_over_the_events_through_any_history(
             EventLog.objects.bulk_create(history.events(15))
             eventlogs_roll_up(hours_per_transaction=generator.randint(1, 48))
             assert_same_answers(owners, f"{move:+.2f} h later, after a pass")
+
+
+@pytest.mark.parametrize(
+    ("archive_after_", "delete_after_"),
+    [(timedelta(minutes=37), timedelta(hours=3, minutes=10)), (timedelta(hours=5, minutes=30), timedelta(hours=6))],
+)
+@pytest.mark.parametrize("seed", range(3))
+def test_it_answers_as_the_grouped_query_with_other_lifecycle_settings(
+    seed: int, archive_after_: timedelta, delete_after_: timedelta, owner: User, settings: Any
+) -> None:
+    """Durations that are not whole hours, and a cutoff that falls in the window's first hour."""
+    settings.EVENT_LOG_ARCHIVE_AFTER, settings.EVENT_LOG_DELETE_AFTER = archive_after_, delete_after_
+    generator = random.Random(seed)
+    with time_machine.travel(datetime(2026, 6, 1, 12, 13, 14, tzinfo=UTC), tick=False) as traveller:
+        history = History(seed, [owner])
+        for _ in range(4):
+            EventLog.objects.bulk_create(history.events(60))
+            assert_same_answers([owner], "before a pass")
+            eventlogs_roll_up(hours_per_transaction=generator.randint(1, 3))
+            assert_same_answers([owner], "after a pass")
+            traveller.shift(timedelta(minutes=generator.uniform(0, 90)))
 
 
 def test_a_mark_set_off_the_hour_still_splits_the_window_exactly(owner: User) -> None:
