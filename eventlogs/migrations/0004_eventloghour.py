@@ -2,6 +2,26 @@ import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
 
+# TRUNCATE removes events without a row-level trace, so neither the rollup pass nor the
+# INSERT trigger of 0003 would notice: the hours counted from them would outlive them. After
+# a TRUNCATE of the events, the rollup is emptied and its mark goes back to the beginning.
+CREATE = """
+CREATE FUNCTION eventlogs_forget_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM eventlogs_eventloghour;
+    UPDATE eventlogs_lifecyclemarks SET rolled_up_through = '0001-01-01 00:00:00+00' WHERE id = 1;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER eventlogs_forget_rollup
+    AFTER TRUNCATE ON eventlogs_eventlog
+    FOR EACH STATEMENT EXECUTE FUNCTION eventlogs_forget_rollup();
+"""
+DROP = """
+DROP TRIGGER IF EXISTS eventlogs_forget_rollup ON eventlogs_eventlog;
+DROP FUNCTION IF EXISTS eventlogs_forget_rollup();
+"""
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -38,4 +58,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        migrations.RunSQL(CREATE, DROP),
     ]

@@ -22,6 +22,7 @@ from accounts.models import User
 from eventlogs import rollup
 from eventlogs.models import BEGINNING, EventLog, EventLogHour, LifecycleMarks
 from eventlogs.rollup import eventlogs_delete_counted, eventlogs_roll_up
+from eventlogs.selectors import eventlogs_aggregated
 
 NOW = datetime(2026, 6, 1, 12, 40, tzinfo=UTC)
 FIRST = uuid.UUID("11111111-1111-1111-1111-111111111111")
@@ -264,3 +265,16 @@ def test_the_commands_dry_run_changes_nothing(frozen: Any, owner: User) -> None:
     call_command("rollup_event_logs", "--dry-run", stdout=output)
     assert output.getvalue() == "Dry run: would count 48 hours of event logs; nothing changed.\n"
     assert mark() == BEGINNING
+
+
+def test_a_truncate_of_the_events_empties_the_rollup_and_resets_its_mark(frozen: Any, owner: User) -> None:
+    EventLog.objects.bulk_create([event(owner, NOW - timedelta(hours=3))])
+    eventlogs_roll_up()
+    assert hours()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # no deferred checks pending: TRUNCATE refuses them
+        cursor.execute("TRUNCATE eventlogs_eventlog")
+
+    assert (hours(), mark()) == ([], BEGINNING)
+    assert eventlogs_aggregated(owner_id=owner.pk) == []
