@@ -6,7 +6,7 @@ counts each closed UTC hour once, per (owner, trigger, hour), and the reader
 to a live count of the few hours it may not.
 
 **The promise.** ``LifecycleMarks.rolled_up_through`` is an hour boundary such that every
-event of every hour before it is counted in ``EventLogHour``. Four things keep it true:
+event of every hour before it is counted in ``EventLogHour``. These keep it true:
 
 - The pass moves it forward only over hours it has just recounted, in the same transaction,
   and stays ``2 * BACKFILL_GRACE`` behind the present (by the older of Python's clock and
@@ -18,9 +18,16 @@ event of every hour before it is counted in ``EventLogHour``. Four things keep i
 - :func:`eventlogs_delete_counted` (the admin's deletions) moves it back to the oldest
   deleted event's hour. Retention deletes only events older than every hour a reader uses;
   deleting a user deletes their rows here too (``CASCADE``); deleting a trigger keeps its
-  events (``SET_NULL``) and their snapshot, so none of those touch a counted hour.
+  events (``SET_NULL``) and their snapshot, so none of those touch a counted hour. A
+  ``TRUNCATE`` of the events empties this table and resets the mark (migration 0004).
 - Nothing changes the counted columns of a stored event (the archive job writes only
   ``status`` and ``archived_at``, which the rollup does not store).
+
+The pass never recounts an hour older than the one of ``now - EVENT_LOG_DELETE_AFTER``,
+even when the mark is further back: no reader uses such an hour (a reader takes only hours
+that start after its own ``now - EVENT_LOG_DELETE_AFTER``), as long as the reader's clock is
+less than an hour behind the pass's. Rows of hours past retention are deleted only once the
+events of those hours are gone too.
 
 **Concurrency.** Each transaction of the pass starts with ``SELECT … FOR UPDATE`` on the one
 marks row and holds that lock until it has recounted its hours and moved the mark.
