@@ -1,7 +1,9 @@
 """Operators' read-only view of event logs.
 
 Event logs are a record of what fired: nobody edits them here, and only superusers may
-delete them (for example to remove a customer's data before retention would).
+delete them (for example to remove a customer's data before retention would). Such a
+deletion goes through :func:`eventlogs.rollup.eventlogs_delete_counted`, which moves the
+hourly rollup's mark back so the hours those events were counted in are counted again.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from eventlogs.models import EventLog
+from eventlogs.rollup import eventlogs_delete_counted
 
 
 @admin.register(EventLog)
@@ -50,3 +54,9 @@ class EventLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.is_superuser)
+
+    def delete_model(self, request: HttpRequest, obj: EventLog) -> None:
+        eventlogs_delete_counted(events=EventLog.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[EventLog]) -> None:
+        eventlogs_delete_counted(events=queryset)

@@ -12,7 +12,9 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from accounts.models import User
-from eventlogs.models import EventLog
+from eventlogs.models import EventLog, EventLogHour, LifecycleMarks
+from eventlogs.rollup import eventlogs_roll_up
+from eventlogs.selectors import eventlogs_aggregated
 
 FIRED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CHANGELIST = "/admin/eventlogs/eventlog/"
@@ -127,3 +129,25 @@ def test_only_a_superuser_may_delete_an_event_log(operator: Client, owner: User)
     response = operator.post(f"{CHANGELIST}{event.id}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not EventLog.objects.exists()
+
+
+def test_an_operators_deletions_are_recounted_by_the_next_rollup(operator: Client, owner: User) -> None:
+    """A deleted event was counted in its hour: the rollup mark moves back to the oldest one's hour."""
+    first = record(owner, fired_at=FIRED - timedelta(hours=5, minutes=10))
+    second = record(owner, fired_at=FIRED - timedelta(hours=9, minutes=50))
+    kept = record(owner, fired_at=FIRED - timedelta(hours=3))
+    with time_machine.travel(FIRED, tick=False):
+        eventlogs_roll_up()
+        assert LifecycleMarks.objects.get().rolled_up_through == FIRED - timedelta(hours=1)
+
+        assert operator.post(f"{CHANGELIST}{first.id}/delete/", {"post": "yes"}).status_code == 302
+        assert LifecycleMarks.objects.get().rolled_up_through == FIRED - timedelta(hours=6)
+
+        action = {"action": "delete_selected", "_selected_action": [str(second.id)], "post": "yes"}
+        assert operator.post(CHANGELIST, action).status_code == 302
+        assert LifecycleMarks.objects.get().rolled_up_through == FIRED - timedelta(hours=10)
+
+        eventlogs_roll_up()
+        assert list(EventLogHour.objects.values_list("hour", "total")) == [(FIRED - timedelta(hours=3), 1)]
+        assert [row["total"] for row in eventlogs_aggregated(owner_id=owner.pk)] == [1]
+    assert list(EventLog.objects.values_list("id", flat=True)) == [kept.id]

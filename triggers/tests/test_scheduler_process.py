@@ -27,7 +27,7 @@ from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from accounts.models import User
 from conftest import PASSWORD
-from eventlogs.models import EventLog
+from eventlogs.models import EventLog, EventLogHour
 from triggers.models import Trigger
 from triggers.services import trigger_create
 from triggers.tests.scheduler_process import SchedulerProcess, scheduler_factory, wait_for
@@ -123,7 +123,10 @@ def test_the_scheduler_keeps_its_jobs_in_the_database_and_runs_the_lifecycle_at_
         "delete_old_job_executions",
         "dispatch",
         "flushexpiredtokens",
+        "rollup_event_logs",
     ]
+    # The 3-hour-old event's hour is closed and counted at start-up.
+    wait_for(lambda: EventLogHour.objects.filter(trigger_uuid=old.trigger_uuid, total=1).exists(), timeout=15)
     wait_for(lambda: DjangoJobExecution.objects.filter(job_id="archive_event_logs").exists(), timeout=10)
     log = wait_for(lambda: "Deleted 1 event logs" in scheduler.log() and scheduler.log(), timeout=10)
     # The 49-hour-old log may have been archived by the archive job before the delete job took it.

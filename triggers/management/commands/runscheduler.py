@@ -9,7 +9,8 @@ Two parts, one process:
 * **APScheduler** (``BlockingScheduler`` with django-apscheduler's ``DjangoJobStore``,
   so the jobs and their recent runs are kept in PostgreSQL and shown in the admin),
   running the periodic jobs: ``dispatch``, ``archive_event_logs``,
-  ``delete_event_logs``, ``delete_old_job_executions`` and ``flushexpiredtokens``.
+  ``delete_event_logs``, ``rollup_event_logs`` (the hourly counts behind
+  ``GET /event_logs/aggregated``), ``delete_old_job_executions`` and ``flushexpiredtokens``.
 
 Why firing is not an APScheduler job per slot: APScheduler 3 fixes a job's wake-up
 time when it is scheduled and cannot be woken by a NOTIFY, and the job store writes
@@ -22,7 +23,8 @@ died and fires anything still due. Both claim with ``SKIP LOCKED`` in one
 transaction per batch, so they never fire a slot twice, any more than a second
 scheduler process does. (Several processes share the job store; APScheduler 3 does
 not coordinate them, so a periodic job may run in each of them, which the jobs
-tolerate: each batch claims its rows with ``SKIP LOCKED``.)
+tolerate: each batch claims its rows with ``SKIP LOCKED``, and the rollup's transactions
+queue on the row lock of its mark.)
 
 SIGTERM is handled like Ctrl-C: the dispatcher finishes its current transaction, the
 lifecycle jobs stop after their current batch, then the process exits. A second Ctrl-C
@@ -52,6 +54,7 @@ from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
 from eventlogs.lifecycle import archive_cutoff, delete_cutoff, eventlogs_archive, eventlogs_delete
+from eventlogs.rollup import eventlogs_roll_up
 from triggers.dispatch import DATABASE_ERRORS, TriggerDispatcher, dispatch_pending
 
 logger = logging.getLogger("sigwise.scheduler")
@@ -89,6 +92,13 @@ def delete_event_logs() -> None:
 
 
 @util.close_old_connections
+def rollup_event_logs() -> None:
+    summary = eventlogs_roll_up(should_stop=_stopping.is_set)
+    if summary.hours or summary.forgotten:
+        logger.info("Rolled up %s hours of event logs (%s trigger-hours)", summary.hours, f"{summary.rows:,}")
+
+
+@util.close_old_connections
 def delete_old_job_executions(max_age: int | None = None) -> None:
     """Keep only recent job runs, so the frequent ``dispatch`` runs cannot grow that table without limit."""
     DjangoJobExecution.objects.delete_old_job_executions(max_age or settings.SCHEDULER_JOB_HISTORY_SECONDS)
@@ -103,7 +113,7 @@ def flush_expired_tokens() -> None:
 class Command(BaseCommand):
     help = (
         "Run the scheduler: fire due scheduled triggers, archive and delete old event logs, "
-        "and flush expired tokens. Ctrl-C or SIGTERM stops it cleanly."
+        "count them per hour for the aggregated view, and flush expired tokens. Ctrl-C or SIGTERM stops it cleanly."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -141,6 +151,7 @@ def _add_jobs(scheduler: BlockingScheduler) -> None:
         # The lifecycle jobs also run at start-up, so a scheduler that was down catches up at once.
         ("archive_event_logs", archive_event_logs, IntervalTrigger(minutes=1), {"next_run_time": now()}),
         ("delete_event_logs", delete_event_logs, IntervalTrigger(minutes=1), {"next_run_time": now()}),
+        ("rollup_event_logs", rollup_event_logs, IntervalTrigger(minutes=1), {"next_run_time": now()}),
         ("delete_old_job_executions", delete_old_job_executions, IntervalTrigger(minutes=5), {}),
         ("flushexpiredtokens", flush_expired_tokens, CronTrigger(hour=3, minute=17), {}),
     ]
