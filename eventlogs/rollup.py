@@ -19,7 +19,7 @@ event of every hour before it is counted in ``EventLogHour``. These keep it true
   deleted event's hour. Retention deletes only events older than every hour a reader uses;
   deleting a user deletes their rows here too (``CASCADE``); deleting a trigger keeps its
   events (``SET_NULL``) and their snapshot, so none of those touch a counted hour. A
-  ``TRUNCATE`` of the events empties this table and resets the mark (migration 0004).
+  ``TRUNCATE`` of the events empties this table and resets the mark (migration 0005).
 - Nothing changes the counted columns of a stored event (the archive job writes only
   ``status`` and ``archived_at``, which the rollup does not store).
 

@@ -25,7 +25,7 @@ DROP FUNCTION IF EXISTS eventlogs_forget_rollup();
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("eventlogs", "0003_lifecyclemarks"),
+        ("eventlogs", "0004_archive_without_status_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
