@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.timezone import now
 
 from accounts.models import User
-from eventlogs.models import EventLog, EventLogHour, LifecycleMarks, archive_after, delete_after
+from eventlogs.models import BEGINNING, EventLog, EventLogHour, LifecycleMarks, archive_after, delete_after
 from eventlogs.rollup import eventlogs_delete_counted, eventlogs_roll_up
 from eventlogs.selectors import eventlogs_aggregated
 
@@ -222,3 +222,51 @@ def test_it_is_one_statement_over_the_mark_the_hours_and_the_events(api: Any, ow
     assert len(reads) == 1
     assert "eventlogs_eventloghour" in reads[0]
     assert "eventlogs_lifecyclemarks" in reads[0]
+
+
+def _moving_the_mark_before_each_count(marks: list[datetime]):
+    """An execute wrapper that sets the mark to the next of ``marks`` just before each counting
+    statement, as a pass or a backfill committing between the reader's two statements would."""
+    pending = list(marks)
+
+    def wrapper(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if "eventlogs_eventloghour" in sql and pending:
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE eventlogs_lifecyclemarks SET rolled_up_through = %s", [pending.pop(0)])
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
+def test_a_mark_moved_between_reading_it_and_counting_is_noticed(owner: User) -> None:
+    at = datetime(2026, 6, 1, 12, 40, tzinfo=UTC)
+    with time_machine.travel(at, tick=False):
+        history = History(7, [owner])
+        EventLog.objects.bulk_create(history.events(300))
+        eventlogs_roll_up()
+        # The rollup rows are wrong for any mark but the one they were counted for...
+        EventLogHour.objects.update(total=1000)
+        # ...and a backfill moved the mark to the beginning after the reader read it: the
+        # counting statement must see that and not use those rows.
+        with connection.execute_wrapper(_moving_the_mark_before_each_count([BEGINNING])):
+            rows = eventlogs_aggregated(owner_id=owner.pk)
+
+        assert rows == oracle(owner_id=owner.pk, at=at)
+
+
+def test_a_mark_that_keeps_moving_falls_back_to_counting_every_event(owner: User) -> None:
+    at = datetime(2026, 6, 1, 12, 40, tzinfo=UTC)
+    with time_machine.travel(at, tick=False):
+        history = History(8, [owner])
+        EventLog.objects.bulk_create(history.events(300))
+        eventlogs_roll_up()
+        EventLogHour.objects.update(total=1000)
+        moves = [at - timedelta(hours=hours) for hours in (3, 5, 7, 9)]
+        with (
+            CaptureQueriesContext(connection) as queries,
+            connection.execute_wrapper(_moving_the_mark_before_each_count(moves)),
+        ):
+            rows = eventlogs_aggregated(owner_id=owner.pk)
+
+        assert rows == oracle(owner_id=owner.pk, at=at)
+        assert sum("eventlogs_eventloghour" in query["sql"] for query in queries.captured_queries) == 4
