@@ -158,11 +158,12 @@ def seed(owner: User, count: int, *, oldest: timedelta, newest: timedelta) -> li
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_archive_runs_at_once_archive_every_row_exactly_once(owner: User) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_two_archive_runs_at_once_archive_every_row_exactly_once(owner: User, workers: int) -> None:
     seed(owner, 3000, oldest=timedelta(hours=40), newest=timedelta(hours=3))
 
     def archive() -> int:
-        return eventlogs_archive(older_than=archive_cutoff(), batch_size=100)
+        return eventlogs_archive(older_than=archive_cutoff(), batch_size=100, workers=workers)
 
     counts = run_at_once(("archive", archive), ("archive", archive))
 
@@ -171,13 +172,14 @@ def test_two_archive_runs_at_once_archive_every_row_exactly_once(owner: User) ->
 
 
 @pytest.mark.django_db(transaction=True)
-def test_archive_and_delete_runs_at_once_lose_and_duplicate_nothing(owner: User) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_archive_and_delete_runs_at_once_lose_and_duplicate_nothing(owner: User, workers: int) -> None:
     young = seed(owner, 500, oldest=timedelta(hours=1, minutes=59), newest=timedelta(minutes=1))
     middle = seed(owner, 2000, oldest=timedelta(hours=47, minutes=59), newest=timedelta(hours=2, minutes=1))
     old = seed(owner, 2000, oldest=timedelta(days=5), newest=timedelta(hours=48, minutes=1))
 
     def archive() -> int:
-        return eventlogs_archive(older_than=archive_cutoff(), batch_size=100)
+        return eventlogs_archive(older_than=archive_cutoff(), batch_size=100, workers=workers)
 
     def delete() -> int:
         return eventlogs_delete(older_than=delete_cutoff(), batch_size=100)

@@ -19,9 +19,9 @@ from django.utils.timezone import now
 from time_machine import TimeMachineFixture
 
 from accounts.models import User
-from eventlogs.lifecycle import archive_cutoff, delete_cutoff, eventlogs_archive, eventlogs_delete
+from eventlogs.lifecycle import archive_cutoff, eventlogs_archive
 from eventlogs.models import BACKFILL_GRACE, BEGINNING, EventLog, LifecycleMarks
-from eventlogs.tests.test_lifecycle import NOW, make_events, run_at_once, seed, statuses
+from eventlogs.tests.test_lifecycle import NOW, make_events, seed, statuses
 from eventlogs.tests.test_marks import database_now
 
 pytestmark = pytest.mark.django_db
@@ -185,40 +185,6 @@ def test_workers_share_the_pass_and_report_every_batch_once(owner: User) -> None
     assert [total for _, _, total in reports] == list(itertools.accumulate(count for _, count, _ in reports))
     assert reports[-1][2] == 3000
     assert mark().archived_through == cutoff
-
-
-@pytest.mark.django_db(transaction=True)
-def test_two_runs_of_two_workers_at_once_archive_every_row_exactly_once(owner: User) -> None:
-    seed(owner, 3000, oldest=timedelta(hours=40), newest=timedelta(hours=3))
-
-    def archive() -> int:
-        return eventlogs_archive(older_than=archive_cutoff(), batch_size=100, workers=2)
-
-    counts = run_at_once(("archive", archive), ("archive", archive))
-
-    assert sum(counts["archive"]) == 3000
-    assert EventLog.objects.filter(status="archived").count() == 3000
-
-
-@pytest.mark.django_db(transaction=True)
-def test_workers_beside_delete_runs_lose_and_duplicate_nothing(owner: User) -> None:
-    young = seed(owner, 500, oldest=timedelta(hours=1, minutes=59), newest=timedelta(minutes=1))
-    middle = seed(owner, 2000, oldest=timedelta(hours=47, minutes=59), newest=timedelta(hours=2, minutes=1))
-    old = seed(owner, 2000, oldest=timedelta(days=5), newest=timedelta(hours=48, minutes=1))
-
-    def archive() -> int:
-        return eventlogs_archive(older_than=archive_cutoff(), batch_size=100, workers=2)
-
-    def delete() -> int:
-        return eventlogs_delete(older_than=delete_cutoff(), batch_size=100)
-
-    counts = run_at_once(("archive", archive), ("archive", archive), ("delete", delete), ("delete", delete))
-
-    assert sum(counts["delete"]) == len(old)
-    assert not EventLog.objects.filter(pk__in=[event.pk for event in old]).exists()
-    assert statuses(middle) == ["archived"] * len(middle)
-    assert statuses(young) == ["active"] * len(young)
-    assert len(middle) <= sum(counts["archive"]) <= len(middle) + len(old)
 
 
 @pytest.mark.django_db(transaction=True)
