@@ -108,7 +108,8 @@ REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "sigwise_cache"}}
+    # Django's database cache with an atomic incr (sigwise/cache.py): the throttles count with it.
+    CACHES = {"default": {"BACKEND": "sigwise.cache.DatabaseCache", "LOCATION": "sigwise_cache"}}
 
 # --- Accounts and authentication ----------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
