@@ -136,6 +136,13 @@ _MAX_WAIT_SECONDS = 10.0
 # With several workers the range is cut into this many slices per worker, so one that
 # finishes early takes another slice instead of waiting for the slowest.
 _SLICES_PER_WORKER = 8
+# Batches are bounded by time as well as by rows. A batch that took longer than this
+# halves the next one (down to _MIN_BATCH rows); one that took under a quarter of it
+# doubles the next, back up to the batch size asked for. 10,000 rows take 30-70 ms on a
+# quiet 2-core host, but on a host three times slower, after a checkpoint (when the first
+# change to each page writes a full-page image), a delete batch took 1.1 s (docs/benchmarks.md).
+_BATCH_SECONDS = 0.25
+_MIN_BATCH = 100
 
 
 def archive_cutoff(at: datetime | None = None) -> datetime:
@@ -188,7 +195,7 @@ def eventlogs_archive(
             f"SELECT min(fired_at) FROM {_TABLE} WHERE {_ARCHIVABLE}",  # noqa: S608
             {**params, "lower": lower, "upper": upper},
         ) or max(lower, older_than)
-    run = _Run(progress=progress, should_stop=should_stop)
+    run = _Run(progress=progress, should_stop=should_stop, limit=limit)
     _run_slices(
         _ARCHIVE_BATCH,
         params,
@@ -218,7 +225,7 @@ def eventlogs_delete(
             f"SELECT count(*) FROM {_TABLE} WHERE {_DELETABLE}",  # noqa: S608
             {"lower": BEGINNING, "upper": upper},
         )
-    run = _Run(progress=progress, should_stop=should_stop)
+    run = _Run(progress=progress, should_stop=should_stop, limit=limit)
     _run_slices(_DELETE_BATCH, {}, [(BEGINNING, upper)], limit=limit, workers=1, run=run)
     return run.total
 
@@ -249,6 +256,9 @@ class _Run:
 
     progress: Progress | None
     should_stop: Callable[[], bool] | None
+    # Rows per batch now: the batch size asked for, lowered while batches run long
+    # (shared by the workers: they compete for the same disk and cores).
+    limit: int
     total: int = 0
     batches: int = 0
     stopped: bool = False
@@ -268,6 +278,16 @@ class _Run:
             self.total += changed
             if self.progress is not None:
                 self.progress(self.batches, changed, self.total)
+
+    def timed(self, seconds: float, *, batch: int, seen: int, most: int) -> None:
+        """Size the next batch from how long one of at most ``batch`` rows took (it read
+        ``seen``): halve it after a slow one, never below ``_MIN_BATCH`` (or ``most``, the
+        size asked for, if that is smaller); double it after a quick full one, up to ``most``."""
+        with self.lock:
+            if seconds > _BATCH_SECONDS:
+                self.limit = max(min(_MIN_BATCH, most), min(self.limit, batch) // 2)
+            elif seconds < _BATCH_SECONDS / 4 and seen == batch >= self.limit:
+                self.limit = min(most, self.limit * 2)
 
     def stopping(self) -> bool:
         if not self.stopped and self.should_stop is not None and self.should_stop():
@@ -337,20 +357,24 @@ def _run_slice(
     limit: int,
     run: _Run,
 ) -> None:
-    """Change every eligible row of ``[lower, upper)`` in batches of at most ``limit``."""
+    """Change every eligible row of ``[lower, upper)`` in batches of at most ``limit``
+    rows, fewer while batches take longer than ``_BATCH_SECONDS``."""
     floor = lower
     skipped = False
     waited = 0.0
     while True:
+        batch = run.limit
+        started = _clock()
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(statement, {**params, "floor": floor, "upper": upper, "limit": limit})
+            cursor.execute(statement, {**params, "floor": floor, "upper": upper, "limit": batch})
             changed, seen, newest = cursor.fetchone()
+        run.timed(_clock() - started, batch=batch, seen=seen, most=limit)
         if changed:
             run.record(changed)
         skipped = skipped or changed < seen
         if run.stopping():
             return
-        if seen == limit and (newest > floor or changed == seen):
+        if seen == batch and (newest > floor or changed == seen):
             floor = newest
             continue
         if not skipped:
@@ -367,6 +391,10 @@ def _run_slice(
         waited += _RETRY_PAUSE_SECONDS
         floor = lower
         skipped = False
+
+
+# How batches are timed; a test replaces it to play a slow host.
+_clock = time.monotonic
 
 
 def _batch_limit(batch_size: int | None) -> int:

@@ -12,6 +12,7 @@ from django.utils.timezone import now
 from time_machine import TimeMachineFixture
 
 from accounts.models import User
+from eventlogs import lifecycle
 from eventlogs.lifecycle import archive_cutoff, delete_cutoff, eventlogs_archive, eventlogs_delete
 from eventlogs.models import EventLog
 
@@ -120,6 +121,65 @@ def test_a_stop_request_ends_the_run_after_the_current_batch(owner: User, at_noo
 
     assert archived == 10
     assert EventLog.objects.filter(status="archived").count() == 10
+
+
+# --- Batches bounded by time (a slow host, played by the clock that times them) ------------------
+
+
+def slow_host(monkeypatch: pytest.MonkeyPatch, *durations: float) -> None:
+    """Make the lifecycle's batch timer report these durations, in order, then 10 ms each."""
+    remaining = list(durations)
+    state = {"now": 0.0, "running": False}
+
+    def clock() -> float:
+        if state["running"]:  # the end of a batch
+            state["now"] += remaining.pop(0) if remaining else 0.01
+        state["running"] = not state["running"]
+        return state["now"]
+
+    monkeypatch.setattr(lifecycle, "_clock", clock)
+
+
+def test_a_slow_batch_halves_the_next_and_quick_ones_grow_back(
+    owner: User, at_noon: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_events(owner, *[timedelta(hours=3, milliseconds=index) for index in range(1000)])
+    slow_host(monkeypatch, 1.0, 1.0)
+    reports: list[tuple[int, int, int]] = []
+
+    archived = eventlogs_archive(
+        older_than=archive_cutoff(), batch_size=400, progress=lambda *report: reports.append(report)
+    )
+
+    assert archived == 1000
+    # 400 took 1 s, 200 took 1 s, then quick: 100, 200, and the last 100 of a 400 batch.
+    assert [changed for _, changed, _ in reports] == [400, 200, 100, 200, 100]
+    assert EventLog.objects.filter(status="active").count() == 0
+
+
+def test_the_delete_pass_is_bounded_by_time_too_but_never_below_the_floor(
+    owner: User, at_noon: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_events(owner, *[timedelta(hours=50, milliseconds=index) for index in range(700)])
+    slow_host(monkeypatch, *[1.0] * 10)  # every batch is slow
+    reports: list[tuple[int, int, int]] = []
+
+    deleted = eventlogs_delete(older_than=delete_cutoff(), batch_size=300, progress=lambda *r: reports.append(r))
+
+    assert deleted == 700
+    assert [changed for _, changed, _ in reports] == [300, 150, 100, 100, 50]
+    assert EventLog.objects.count() == 0
+
+
+def test_a_batch_size_below_the_floor_is_kept_however_slow(
+    owner: User, at_noon: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_events(owner, *[timedelta(hours=3, seconds=index) for index in range(25)])
+    slow_host(monkeypatch, *[1.0] * 10)
+    reports: list[tuple[int, int, int]] = []
+
+    assert eventlogs_archive(older_than=archive_cutoff(), batch_size=10, progress=lambda *r: reports.append(r)) == 25
+    assert reports == [(1, 10, 10), (2, 10, 20), (3, 5, 25)]
 
 
 # --- Overlapping runs (each thread has its own connection and commits for real) -----------------
