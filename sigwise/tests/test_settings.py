@@ -217,3 +217,39 @@ def test_env_rate_refuses_what_throttling_could_not_read(monkeypatch: pytest.Mon
     monkeypatch.setenv("SIGWISE_TEST_RATE", raw)
     with pytest.raises(ImproperlyConfigured, match="SIGWISE_TEST_RATE"):
         env_rate("SIGWISE_TEST_RATE", "1/minute")
+
+
+# --- Prepared statements ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_parameters_are_bound_by_the_server_and_a_repeated_statement_is_prepared() -> None:
+    from django.db import connection
+
+    if not env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        pytest.skip("DATABASE_PREPARED_STATEMENTS is off in this environment")
+
+    statement = "SELECT count(*) FROM accounts_user WHERE id > %s AND email <> %s"
+    with connection.cursor() as cursor:
+        for attempt in range(6):
+            cursor.execute(statement, [attempt, "nobody@example.com"])
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+
+    assert connection.features.uses_server_side_binding
+    assert any("accounts_user WHERE id > $1 AND email <> $2" in text for text in prepared), prepared
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, "True 5"), ("false", "None None")])
+def test_database_prepared_statements_switches_binding_and_preparing(raw: str | None, expected: str) -> None:
+    env = production_env()
+    env = without(env, "DATABASE_PREPARED_STATEMENTS") if raw is None else {**env, "DATABASE_PREPARED_STATEMENTS": raw}
+    code = (
+        "from django.conf import settings; options = settings.DATABASES['default'].get('OPTIONS', {}); "
+        "print(options.get('server_side_binding'), options.get('prepare_threshold'))"
+    )
+
+    result = manage("shell", "-c", code, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
