@@ -33,7 +33,7 @@ class DatabaseCache(db.DatabaseCache):
             # An entry is live until its ``expires`` has passed, as DatabaseCache.get reads it.
             cursor.execute(
                 f"SELECT value FROM {table} WHERE cache_key = %s AND expires >= %s FOR UPDATE",  # noqa: S608
-                [cache_key, now().replace(microsecond=0)],
+                [cache_key, now()],
             )
             row = cursor.fetchone()
             if row is None:

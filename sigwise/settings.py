@@ -103,8 +103,9 @@ _database["CONN_HEALTH_CHECKS"] = True
 # on a connection once it has run 5 times, and PostgreSQL then parses it no more, nor
 # plans it again where its generic plan is no costlier than the plans for the values
 # seen. On the API fire path PostgreSQL's CPU per fire fell from 0.53 to 0.36 ms and the
-# rate rose 13-17 % (docs/benchmarks.md). Turn off behind a transaction-mode connection
-# pooler that cannot keep prepared statements (PgBouncer before 1.21).
+# rate rose 7-17 % (docs/benchmarks.md). Turn off behind a transaction-mode connection
+# pooler that does not track prepared statements (PgBouncer before 1.21, or with
+# max_prepared_statements = 0).
 if env_bool("DATABASE_PREPARED_STATEMENTS", True):
     _database.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 DATABASES = {"default": _database}
