@@ -143,6 +143,8 @@ _SLICES_PER_WORKER = 8
 # change to each page writes a full-page image), a delete batch took 1.1 s (docs/benchmarks.md).
 _BATCH_SECONDS = 0.25
 _MIN_BATCH = 100
+# How batches are timed; a test replaces it to play a slow host.
+_clock = time.monotonic
 
 
 def archive_cutoff(at: datetime | None = None) -> datetime:
@@ -195,12 +197,11 @@ def eventlogs_archive(
             f"SELECT min(fired_at) FROM {_TABLE} WHERE {_ARCHIVABLE}",  # noqa: S608
             {**params, "lower": lower, "upper": upper},
         ) or max(lower, older_than)
-    run = _Run(progress=progress, should_stop=should_stop, limit=limit)
+    run = _Run(progress=progress, should_stop=should_stop, batch_size=limit)
     _run_slices(
         _ARCHIVE_BATCH,
         params,
         _slices(lower, upper, 1 if workers == 1 else workers * _SLICES_PER_WORKER),
-        limit=limit,
         workers=workers,
         run=run,
     )
@@ -225,8 +226,8 @@ def eventlogs_delete(
             f"SELECT count(*) FROM {_TABLE} WHERE {_DELETABLE}",  # noqa: S608
             {"lower": BEGINNING, "upper": upper},
         )
-    run = _Run(progress=progress, should_stop=should_stop, limit=limit)
-    _run_slices(_DELETE_BATCH, {}, [(BEGINNING, upper)], limit=limit, workers=1, run=run)
+    run = _Run(progress=progress, should_stop=should_stop, batch_size=limit)
+    _run_slices(_DELETE_BATCH, {}, [(BEGINNING, upper)], workers=1, run=run)
     return run.total
 
 
@@ -256,9 +257,7 @@ class _Run:
 
     progress: Progress | None
     should_stop: Callable[[], bool] | None
-    # Rows per batch now: the batch size asked for, lowered while batches run long
-    # (shared by the workers: they compete for the same disk and cores).
-    limit: int
+    batch_size: int  # the most rows a batch may take, as asked for
     total: int = 0
     batches: int = 0
     stopped: bool = False
@@ -266,6 +265,12 @@ class _Run:
     left_behind: bool = False
     errors: list[BaseException] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Rows per batch now: ``batch_size``, lowered while batches run long (shared by the
+    # workers: they compete for the same disk and cores).
+    limit: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limit = self.batch_size
 
     @property
     def finished(self) -> bool:
@@ -279,15 +284,15 @@ class _Run:
             if self.progress is not None:
                 self.progress(self.batches, changed, self.total)
 
-    def timed(self, seconds: float, *, batch: int, seen: int, most: int) -> None:
+    def timed(self, seconds: float, *, batch: int, seen: int) -> None:
         """Size the next batch from how long one of at most ``batch`` rows took (it read
-        ``seen``): halve it after a slow one, never below ``_MIN_BATCH`` (or ``most``, the
-        size asked for, if that is smaller); double it after a quick full one, up to ``most``."""
+        ``seen``): halve it after a slow one, never below ``_MIN_BATCH`` (or ``batch_size``,
+        if that is smaller); double it after a quick full one, up to ``batch_size``."""
         with self.lock:
             if seconds > _BATCH_SECONDS:
-                self.limit = max(min(_MIN_BATCH, most), min(self.limit, batch) // 2)
+                self.limit = max(min(_MIN_BATCH, self.batch_size), min(self.limit, batch) // 2)
             elif seconds < _BATCH_SECONDS / 4 and seen == batch >= self.limit:
-                self.limit = min(most, self.limit * 2)
+                self.limit = min(self.batch_size, self.limit * 2)
 
     def stopping(self) -> bool:
         if not self.stopped and self.should_stop is not None and self.should_stop():
@@ -309,7 +314,6 @@ def _run_slices(
     params: dict[str, object],
     slices: list[tuple[datetime, datetime]],
     *,
-    limit: int,
     workers: int,
     run: _Run,
 ) -> None:
@@ -317,7 +321,7 @@ def _run_slices(
         for lower, upper in slices:
             if run.stopped:
                 break
-            _run_slice(statement, params, lower, upper, limit=limit, run=run)
+            _run_slice(statement, params, lower, upper, run=run)
         return
 
     pending: queue.SimpleQueue[tuple[datetime, datetime]] = queue.SimpleQueue()
@@ -331,7 +335,7 @@ def _run_slices(
                     lower, upper = pending.get_nowait()
                 except queue.Empty:
                     return
-                _run_slice(statement, params, lower, upper, limit=limit, run=run)
+                _run_slice(statement, params, lower, upper, run=run)
         except BaseException as error:
             with run.lock:
                 run.errors.append(error)
@@ -354,11 +358,10 @@ def _run_slice(
     lower: datetime,
     upper: datetime,
     *,
-    limit: int,
     run: _Run,
 ) -> None:
-    """Change every eligible row of ``[lower, upper)`` in batches of at most ``limit``
-    rows, fewer while batches take longer than ``_BATCH_SECONDS``."""
+    """Change every eligible row of ``[lower, upper)`` in batches of at most the run's
+    ``batch_size`` rows, fewer while batches take longer than ``_BATCH_SECONDS``."""
     floor = lower
     skipped = False
     waited = 0.0
@@ -368,7 +371,7 @@ def _run_slice(
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, {**params, "floor": floor, "upper": upper, "limit": batch})
             changed, seen, newest = cursor.fetchone()
-        run.timed(_clock() - started, batch=batch, seen=seen, most=limit)
+        run.timed(_clock() - started, batch=batch, seen=seen)
         if changed:
             run.record(changed)
         skipped = skipped or changed < seen
@@ -391,10 +394,6 @@ def _run_slice(
         waited += _RETRY_PAUSE_SECONDS
         floor = lower
         skipped = False
-
-
-# How batches are timed; a test replaces it to play a slow host.
-_clock = time.monotonic
 
 
 def _batch_limit(batch_size: int | None) -> int:
