@@ -74,8 +74,9 @@ format: $(DEV_STAMP)
 lock: $(DEV_STAMP)
 	$(PY) bin/lock write
 
+# `make upgrade PACKAGES="django redis"` upgrades only those (and what they need).
 upgrade: $(DEV_STAMP)
-	$(PY) bin/lock write --upgrade
+	$(PY) bin/lock write --upgrade $(PACKAGES)
 	$(MAKE) test
 
 audit: $(DEV_STAMP)
