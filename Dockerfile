@@ -21,9 +21,13 @@ WORKDIR /app
 RUN groupadd --system sigwise \
     && useradd --system --gid sigwise --home-dir /app --no-create-home --shell /usr/sbin/nologin sigwise
 
-# Dependencies first: this layer is reused until requirements.txt changes.
+# Dependencies first: this layer is reused until requirements.txt changes. The lock pins
+# every package (pip too) with its hashes, and this is the install `make run` does. The
+# base image's setuptools and wheel go: nothing in the lock needs them, so the image holds
+# exactly the lock's packages.
 COPY requirements.txt ./
-RUN pip install -r requirements.txt
+RUN pip install --require-hashes -r requirements.txt \
+    && pip uninstall --yes setuptools wheel
 
 COPY . .
 

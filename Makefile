@@ -9,29 +9,36 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
 
-.PHONY: help install install-dev migrate run test lint format check bench bench-quick db-stop clean
+.PHONY: help install install-dev migrate run test lint format check bench bench-quick lock upgrade audit db-stop clean
 
 help:
 	@echo "make run          install, migrate, serve web + scheduler on http://$${HOST:-127.0.0.1}:$${PORT:-8000}"
 	@echo "make test         install test tools and run the whole suite"
 	@echo "make lint         ruff check and format check"
 	@echo "make bench        full benchmark (minutes); make bench-quick for a tenth of the size"
+	@echo "make lock         rewrite the lock files after editing requirements*.in (docs/development.md)"
+	@echo "make upgrade      take the newest versions the .in files allow, then run the tests"
+	@echo "make audit        check the lock files for known vulnerabilities"
+
+# Everything installs from the lock files, each package at its pinned version and checked
+# against its hashes; pip itself is pinned in requirements.txt, so the venv's own pip only
+# runs that first install.
+PIP_INSTALL := $(PY) -m pip install --quiet --require-hashes
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Sigwise needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 
 $(RUNTIME_STAMP): requirements.txt | $(PY)
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PIP_INSTALL) -r requirements.txt
 	@touch $@
 
 $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
 	@touch $@
 
 $(BENCH_STAMP): requirements-bench.txt $(RUNTIME_STAMP)
-	$(PY) -m pip install --quiet -r requirements-bench.txt
+	$(PIP_INSTALL) -r requirements-bench.txt
 	@touch $@
 
 install: $(RUNTIME_STAMP)
@@ -62,6 +69,18 @@ lint: $(DEV_STAMP)
 format: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# uv comes from the dev lock; an edited .in file needs only the old locks installed.
+lock: $(DEV_STAMP)
+	$(PY) bin/lock write
+
+# `make upgrade PACKAGES="django redis"` upgrades only those (and what they need).
+upgrade: $(DEV_STAMP)
+	$(PY) bin/lock write --upgrade $(PACKAGES)
+	$(MAKE) test
+
+audit: $(DEV_STAMP)
+	$(PY) bin/audit-dependencies
 
 # Stop the embedded PostgreSQL (used when DATABASE_URL is unset); its data stays in .data/.
 db-stop: $(RUNTIME_STAMP)
