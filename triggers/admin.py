@@ -120,10 +120,10 @@ class TriggerAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Trigger, form: forms.ModelForm, change: bool) -> None:
-        # ``obj`` carries the form's name/enabled; the rest of the values are the stored ones.
-        stored = Trigger.objects.get(pk=obj.pk)
-        values = {**trigger_values(stored), **{name: form.cleaned_data[name] for name in EDITABLE_IN_ADMIN}}
-        trigger_update(trigger=stored, values=values)
+        # Only the fields the operator changed, merged under the row's lock: a pause by the
+        # owner or the scheduler since the form was opened is not undone by a rename.
+        changes = {name: form.cleaned_data[name] for name in EDITABLE_IN_ADMIN if name in form.changed_data}
+        trigger_update(trigger=obj, changes=changes)
 
     def delete_model(self, request: HttpRequest, obj: Trigger) -> None:
         trigger_delete(trigger=obj)
