@@ -38,6 +38,13 @@ class TriggerAdminForm(forms.ModelForm):
         model = Trigger
         fields = EDITABLE_IN_ADMIN
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The page carries the values it showed, so ``changed_data`` names what the operator
+        # changed, not what someone else changed since the page was opened.
+        for name in EDITABLE_IN_ADMIN:
+            self.fields[name].show_hidden_initial = True
+
     def clean(self) -> dict[str, Any]:
         """Validate the whole trigger with the service's rules, so admin and API agree."""
         cleaned = super().clean() or {}

@@ -140,7 +140,16 @@ def test_an_operator_renames_and_pauses_through_the_change_form_and_the_schedule
         url = f"{CHANGELIST}{trigger.id}/change/"
         page = operator.get(url).content.decode()
 
-        response = operator.post(url, {"name": "Renamed by support", "interval_seconds": "5"})
+        # What the page posts: the hidden initial values it showed, and no "enabled" (unticked).
+        response = operator.post(
+            url,
+            {
+                "name": "Renamed by support",
+                "initial-name": "Heartbeat",
+                "initial-enabled": "on",
+                "interval_seconds": "5",
+            },
+        )
 
     trigger.refresh_from_db()
     assert 'name="name"' in page
