@@ -161,10 +161,18 @@ class TriggerAdmin(admin.ModelAdmin):
             try:
                 trigger_set_enabled(trigger=trigger, enabled=enabled)
             except TriggerInvalid as invalid:
-                refused.append(f"{trigger.name}: {invalid.errors}")
+                refused.append(f"{trigger.name}: {' '.join(_messages(invalid.errors))}")
             else:
                 changed += 1
         verb = "Resumed" if enabled else "Paused"
         self.message_user(request, f"{verb} {changed} trigger{'s' if changed != 1 else ''}.", messages.SUCCESS)
         for problem in refused:
             self.message_user(request, f"Not changed: {problem}", messages.ERROR)
+
+
+def _messages(problems: Any) -> list[str]:
+    if isinstance(problems, dict):
+        return [message for value in problems.values() for message in _messages(value)]
+    if isinstance(problems, (list, tuple)):
+        return [message for value in problems for message in _messages(value)]
+    return [str(problems)]

@@ -174,3 +174,18 @@ def test_the_admin_deletes_a_trigger_and_keeps_its_events(operator: Client, owne
     assert response.status_code == 302
     assert not Trigger.objects.exists()
     assert EventLog.objects.get().trigger_uuid == trigger.id
+
+
+def test_resuming_a_one_time_trigger_whose_time_passed_tells_the_operator_it_will_not_fire(
+    operator: Client, owner: User
+) -> None:
+    with time_machine.travel(NOON, tick=False):
+        one_pm = (NOON + timedelta(hours=1)).isoformat()
+        trigger = make_trigger(owner, schedule_details={"run_at": one_pm}, enabled=False)
+    with time_machine.travel(NOON + timedelta(hours=2), tick=False):
+        response = operator.post(CHANGELIST, {"action": "resume", "_selected_action": [str(trigger.id)]}, follow=True)
+
+    page = response.content.decode()
+    assert "Resumed 0 triggers." in page
+    assert "Not changed: Heartbeat: Its run_at (2026-03-01T13:00:00+00:00) has passed while it was paused" in page
+    assert not Trigger.objects.get(pk=trigger.pk).enabled
