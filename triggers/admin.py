@@ -38,6 +38,13 @@ class TriggerAdminForm(forms.ModelForm):
         model = Trigger
         fields = EDITABLE_IN_ADMIN
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The page carries the values it showed, so ``changed_data`` names what the operator
+        # changed, not what someone else changed since the page was opened.
+        for name in EDITABLE_IN_ADMIN:
+            self.fields[name].show_hidden_initial = True
+
     def clean(self) -> dict[str, Any]:
         """Validate the whole trigger with the service's rules, so admin and API agree."""
         cleaned = super().clean() or {}
@@ -120,10 +127,10 @@ class TriggerAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request: HttpRequest, obj: Trigger, form: forms.ModelForm, change: bool) -> None:
-        # ``obj`` carries the form's name/enabled; the rest of the values are the stored ones.
-        stored = Trigger.objects.get(pk=obj.pk)
-        values = {**trigger_values(stored), **{name: form.cleaned_data[name] for name in EDITABLE_IN_ADMIN}}
-        trigger_update(trigger=stored, values=values)
+        # Only the fields the operator changed, merged under the row's lock: a pause by the
+        # owner or the scheduler since the form was opened is not undone by a rename.
+        changes = {name: form.cleaned_data[name] for name in EDITABLE_IN_ADMIN if name in form.changed_data}
+        trigger_update(trigger=obj, changes=changes)
 
     def delete_model(self, request: HttpRequest, obj: Trigger) -> None:
         trigger_delete(trigger=obj)
@@ -154,10 +161,18 @@ class TriggerAdmin(admin.ModelAdmin):
             try:
                 trigger_set_enabled(trigger=trigger, enabled=enabled)
             except TriggerInvalid as invalid:
-                refused.append(f"{trigger.name}: {invalid.errors}")
+                refused.append(f"{trigger.name}: {' '.join(_messages(invalid.errors))}")
             else:
                 changed += 1
         verb = "Resumed" if enabled else "Paused"
         self.message_user(request, f"{verb} {changed} trigger{'s' if changed != 1 else ''}.", messages.SUCCESS)
         for problem in refused:
             self.message_user(request, f"Not changed: {problem}", messages.ERROR)
+
+
+def _messages(problems: Any) -> list[str]:
+    if isinstance(problems, dict):
+        return [message for value in problems.values() for message in _messages(value)]
+    if isinstance(problems, (list, tuple)):
+        return [message for value in problems for message in _messages(value)]
+    return [str(problems)]

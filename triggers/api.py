@@ -49,7 +49,6 @@ from triggers.services import (
     trigger_fire,
     trigger_test,
     trigger_update,
-    trigger_values,
 )
 
 FRAGMENT_ROWS = 100
@@ -185,17 +184,20 @@ class TriggerViewSet(viewsets.GenericViewSet):
         trigger = self.get_object()
         given = TriggerInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        return self._apply(trigger, {**_PUT_DEFAULTS, **given.validated_data})
+        return self._apply(trigger, values={**_PUT_DEFAULTS, **given.validated_data})
 
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         trigger = self.get_object()
         given = TriggerInputSerializer(data=request.data, partial=True)
         given.is_valid(raise_exception=True)
-        return self._apply(trigger, {**trigger_values(trigger), **given.validated_data})
+        # Merged into the row as read under its lock, so a concurrent pause is not undone.
+        return self._apply(trigger, changes=given.validated_data)
 
-    def _apply(self, trigger: Trigger, values: dict[str, Any]) -> Response:
+    def _apply(
+        self, trigger: Trigger, *, values: dict[str, Any] | None = None, changes: dict[str, Any] | None = None
+    ) -> Response:
         try:
-            trigger = trigger_update(trigger=trigger, values=values)
+            trigger = trigger_update(trigger=trigger, values=values, changes=changes)
         except TriggerInvalid as invalid:
             raise serializers.ValidationError(invalid.errors) from None
         return self._output(self._annotated(trigger))

@@ -32,7 +32,7 @@ import psycopg
 from django.conf import settings
 from django.db import Error as DjangoDatabaseError
 from django.db import connection, connections, transaction
-from django.utils.timezone import now
+from django.db.models import DateTimeField, Func
 
 from eventlogs.models import EventLog
 from triggers.models import Trigger
@@ -111,19 +111,38 @@ _ADVANCE_TRIGGERS = f"""
 """  # noqa: S608
 
 
+# While a due trigger's row is held by another transaction (an edit, an open admin
+# transaction, another scheduler), the dispatcher retries its claim at most this often.
+LOCKED_ROW_RETRY_SECONDS = 0.25
+
+
+class StatementTimestamp(Func):
+    """PostgreSQL's ``statement_timestamp()``: stable within the statement, so the claim's
+    ``next_fire_at <= …`` can still use the ``trigger_due`` index (``clock_timestamp()`` is
+    volatile and could not)."""
+
+    template = "statement_timestamp()"
+    output_field = DateTimeField()
+
+
 def triggers_dispatch_due(*, at: datetime | None = None, batch_size: int | None = None) -> list[Dispatched]:
-    """Fire up to ``batch_size`` triggers due at ``at`` (now by default) in one transaction.
+    """Fire up to ``batch_size`` triggers due in one transaction.
+
+    PostgreSQL's clock decides what is due and stamps ``fired_at``, so every scheduler
+    host agrees on "now" whatever its own clock says: a host whose clock runs fast
+    neither fires early nor wins every slot, and lateness is measured on one clock.
+    ``at`` replaces that clock for both (tests move time with it).
 
     Returns one :class:`Dispatched` per claimed trigger, oldest slot first; a result
     shorter than ``batch_size`` means nothing else was due and unclaimed. Rows another
     scheduler (or an edit) holds are skipped, not waited for.
     """
-    at = at or now()
     batch_size = batch_size or settings.SCHEDULER_DISPATCH_BATCH_SIZE
     with transaction.atomic():
         claimed = list(
             Trigger.objects.select_for_update(skip_locked=True)
-            .filter(enabled=True, next_fire_at__lte=at)
+            .annotate(database_now=StatementTimestamp())
+            .filter(enabled=True, next_fire_at__lte=at if at is not None else StatementTimestamp())
             .order_by("next_fire_at")
             .only(
                 "id",
@@ -139,7 +158,7 @@ def triggers_dispatch_due(*, at: datetime | None = None, batch_size: int | None 
         )
         if not claimed:
             return []
-        fired_at = now()
+        fired_at = at if at is not None else claimed[0].database_now
         plans = [_plan(trigger, fired_at=fired_at) for trigger in claimed]
         event_ids = _insert_events([plan for plan in plans if plan.fire], fired_at=fired_at)
         _advance(plans, event_ids, fired_at=fired_at)
@@ -157,6 +176,39 @@ def triggers_dispatch_due(*, at: datetime | None = None, batch_size: int | None 
     ]
 
 
+class ClockTimestamp(Func):
+    template = "clock_timestamp()"
+    output_field = DateTimeField()
+
+
+def triggers_seconds_until_due(*, longest: float) -> float:
+    """How long the dispatcher may sleep: until the earliest slot it could claim, at most ``longest``.
+
+    Measured on PostgreSQL's clock, the one that decides due-ness. A due trigger whose
+    row another transaction holds is not claimable now: waiting for it would spin, so
+    it is retried every :data:`LOCKED_ROW_RETRY_SECONDS` (a NOTIFY from the edit that
+    holds it wakes the dispatcher sooner).
+    """
+    scheduled = Trigger.objects.filter(enabled=True, next_fire_at__isnull=False).order_by("next_fire_at")
+    earliest = scheduled.annotate(database_now=ClockTimestamp()).values_list("next_fire_at", "database_now").first()
+    if earliest is None:
+        return longest
+    next_due, database_now = earliest
+    if next_due > database_now:
+        return min((next_due - database_now).total_seconds(), longest)
+    with transaction.atomic():
+        claimable = (
+            scheduled.select_for_update(skip_locked=True)
+            .annotate(database_now=ClockTimestamp())
+            .values_list("next_fire_at", "database_now")
+            .first()
+        )
+    if claimable is not None and claimable[0] <= claimable[1]:
+        return 0.0
+    claimable_in = (claimable[0] - claimable[1]).total_seconds() if claimable is not None else longest
+    return min(claimable_in, LOCKED_ROW_RETRY_SECONDS, longest)
+
+
 def triggers_next_due_at() -> datetime | None:
     """The earliest ``next_fire_at`` of an enabled trigger (an index-only look-up)."""
     return (
@@ -167,12 +219,14 @@ def triggers_next_due_at() -> datetime | None:
     )
 
 
-def dispatch_pending(*, batch_size: int | None = None, should_stop: Callable[[], bool] | None = None) -> int:
-    """Fire everything due now, batch after batch, logging each outcome; return the number fired."""
+def dispatch_pending(
+    *, at: datetime | None = None, batch_size: int | None = None, should_stop: Callable[[], bool] | None = None
+) -> int:
+    """Fire everything due now (or at ``at``), batch after batch, logging each outcome; return the number fired."""
     batch_size = batch_size or settings.SCHEDULER_DISPATCH_BATCH_SIZE
     fired = 0
     while True:
-        outcomes = triggers_dispatch_due(batch_size=batch_size)
+        outcomes = triggers_dispatch_due(at=at, batch_size=batch_size)
         for outcome in outcomes:
             _log(outcome)
         fired += sum(outcome.fired for outcome in outcomes)
@@ -312,7 +366,7 @@ class TriggerDispatcher:
                     dispatch_pending(batch_size=self.batch_size, should_stop=self._stopping.is_set)
                     if self._stopping.is_set():
                         break
-                    self._sleep(self._seconds_until(triggers_next_due_at()))
+                    self._sleep(triggers_seconds_until_due(longest=self.max_sleep_seconds))
                     backoff = 0.1
                 except DATABASE_ERRORS as error:
                     logger.warning("Database unavailable (%s); retrying in %.1f s", str(error).strip(), backoff)
@@ -327,11 +381,6 @@ class TriggerDispatcher:
         finally:
             self._disconnect()
             logger.info("Dispatcher stopped")
-
-    def _seconds_until(self, moment: datetime | None) -> float:
-        if moment is None:
-            return self.max_sleep_seconds
-        return min(max((moment - now()).total_seconds(), 0.0), self.max_sleep_seconds)
 
     def _listen(self) -> None:
         if self._listener is not None:

@@ -17,7 +17,7 @@ from rest_framework import serializers
 
 from eventlogs.serializers import EventLogOutputSerializer
 from triggers.models import Trigger
-from triggers.schedules import MAX_INTERVAL_SECONDS
+from triggers.schedules import CRON_MAX_LENGTH, MAX_INTERVAL_SECONDS
 
 # Printable ASCII without surrounding spaces: what survives an HTTP header unchanged.
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$"
@@ -63,9 +63,12 @@ SCHEDULE_DETAILS_SCHEMA: dict[str, Any] = {
         {
             "type": "object",
             "title": "Cron",
-            "description": "Fire on a five-field cron expression in an IANA time zone (default: yours).",
+            "description": (
+                "Fire on a five-field crontab expression in an IANA time zone (default: yours); "
+                "the rules are in docs/scheduling.md."
+            ),
             "properties": {
-                "cron": {"type": "string", "example": "*/5 * * * *"},
+                "cron": {"type": "string", "maxLength": CRON_MAX_LENGTH, "example": "*/5 * * * *"},
                 "timezone": {"type": "string", "example": "Asia/Kolkata"},
             },
             "required": ["cron"],

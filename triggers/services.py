@@ -7,19 +7,24 @@ these functions, so validation is one code path and the scheduler is always told
 from __future__ import annotations
 
 import uuid
-import zoneinfo
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone as django_timezone
 from django.utils.timezone import now
 
 from eventlogs.models import EventLog, delete_after
 from eventlogs.services import eventlog_record
 from triggers.models import Trigger
-from triggers.schedules import Schedule, ScheduleInvalid, schedule_from_details
+from triggers.schedules import (
+    ONCE,
+    LocalTimeInvalid,
+    Schedule,
+    ScheduleInvalid,
+    aware_in_zone,
+    schedule_from_details,
+)
 
 # The dispatcher LISTENs on this channel; a NOTIFY sent inside a transaction is
 # delivered only when it commits, so the scheduler never reads a change too early.
@@ -79,17 +84,6 @@ def trigger_schedule(trigger: Trigger) -> Schedule | None:
     )
 
 
-def _aware(value: datetime, zone: str) -> datetime:
-    """``value`` as a UTC moment (a naive value is read in ``zone``).
-
-    Converted, not kept at its own offset: ISO 8601 and Python allow offsets up to ±23:59,
-    PostgreSQL refuses any beyond ±15:59 (a 500 the schema fuzzer found with ``-18:01``).
-    """
-    if django_timezone.is_naive(value):
-        value = django_timezone.make_aware(value, zoneinfo.ZoneInfo(zone))
-    return value.astimezone(UTC)
-
-
 def trigger_validate(
     *, owner: Any, values: dict[str, Any], instance: Trigger | None = None, at: datetime | None = None
 ) -> dict[str, Any]:
@@ -135,7 +129,10 @@ def trigger_validate(
     expires_at = values.get("expires_at")
     if expires_at is not None:
         try:
-            expires_at = _aware(expires_at, zone)
+            expires_at = aware_in_zone(expires_at, zone)
+        except LocalTimeInvalid as invalid:
+            errors["expires_at"] = [invalid.message]
+            expires_at = None
         except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past datetime.max in UTC
             errors["expires_at"] = ["Out of range."]
             expires_at = None
@@ -150,14 +147,13 @@ def trigger_validate(
 
     is_test = bool(values.get("is_test", False))
     enabled = bool(values.get("enabled", True))
-    if (
-        schedule is not None
-        and not errors
-        and not is_test
-        and schedule.first_fire_at(now=at, expires_at=expires_at) is None
-        and not (previous == schedule and instance is not None and instance.expires_at == expires_at)
-    ):
-        errors["schedule_details"] = {"non_field_errors": ["This schedule has no firing time before expires_at."]}
+    unchanged = previous == schedule and instance is not None and instance.expires_at == expires_at
+    if schedule is not None and not errors and not is_test:
+        upcoming = _upcoming(schedule, pending=_pending_slot(instance, schedule), expires_at=expires_at, at=at)
+        if upcoming is None and not unchanged:
+            errors["schedule_details"] = {"non_field_errors": [_no_firing_time(schedule, expires_at)]}
+        elif upcoming is None and enabled and instance is not None and not instance.enabled:
+            errors["enabled"] = [_will_not_fire(schedule, expires_at, at=at)]
 
     if errors:
         raise TriggerInvalid(errors)
@@ -184,11 +180,52 @@ def _given_start(schedule: Schedule, details: Any) -> datetime | None:
     return None
 
 
-def _next_fire_at(trigger: Trigger, *, at: datetime) -> datetime | None:
+def _pending_slot(instance: Trigger | None, schedule: Schedule | None) -> datetime | None:
+    """The stored trigger's next slot, when an edit leaves its schedule as it was."""
+    if instance is None or not instance.enabled or instance.is_test or trigger_schedule(instance) != schedule:
+        return None
+    return instance.next_fire_at
+
+
+def _upcoming(
+    schedule: Schedule, *, pending: datetime | None, expires_at: datetime | None, at: datetime
+) -> datetime | None:
+    """The slot an enabled trigger with ``schedule`` fires next.
+
+    ``pending`` is the stored trigger's next slot when the edit leaves the schedule as it
+    was: a slot that is due but not yet fired (the scheduler was down) is kept, so an edit
+    of the name or of ``expires_at`` does not skip it.
+    """
+    if pending is not None and pending <= at:
+        return pending if expires_at is None or pending < expires_at else None
+    return schedule.first_fire_at(now=at, expires_at=expires_at)
+
+
+def _no_firing_time(schedule: Schedule, expires_at: datetime | None) -> str:
+    if expires_at is None:
+        if schedule.kind == ONCE:
+            return "run_at has passed; give a time in the future."
+        return "This schedule has no future firing time."
+    return "This schedule has no firing time before expires_at (expires_at is exclusive)."
+
+
+def _will_not_fire(schedule: Schedule, expires_at: datetime | None, *, at: datetime) -> str:
+    """Why a paused trigger cannot be resumed: it would be enabled with nothing to fire."""
+    if expires_at is not None and expires_at <= at:
+        return f"It expired at {expires_at.isoformat()}; it will not fire. Give a later expires_at to resume it."
+    if schedule.kind == ONCE and schedule.run_at is not None:
+        return (
+            f"Its run_at ({schedule.run_at.isoformat()}) has passed while it was paused; it will not fire. "
+            "Give a new run_at to resume it."
+        )
+    return "Its schedule has no firing time left; it will not fire. Change the schedule to resume it."
+
+
+def _next_fire_at(trigger: Trigger, *, at: datetime, pending: datetime | None = None) -> datetime | None:
     schedule = trigger_schedule(trigger)
     if schedule is None or not trigger.enabled or trigger.is_test:
         return None
-    return schedule.first_fire_at(now=at, expires_at=trigger.expires_at)
+    return _upcoming(schedule, pending=pending, expires_at=trigger.expires_at, at=at)
 
 
 def _notify_scheduler(trigger_id: uuid.UUID) -> None:
@@ -210,24 +247,33 @@ def trigger_create(*, owner: Any, values: dict[str, Any]) -> Trigger:
 
 
 @transaction.atomic
-def trigger_update(*, trigger: Trigger, values: dict[str, Any]) -> Trigger:
-    """Apply a whole set of values (merge a partial edit with :func:`trigger_values` first).
+def trigger_update(
+    *, trigger: Trigger, values: dict[str, Any] | None = None, changes: dict[str, Any] | None = None
+) -> Trigger:
+    """Apply a whole set of ``values``, or ``changes`` to some fields (a partial edit).
 
-    The row is locked so an edit and a firing of the same trigger are serialised.
-    ``next_fire_at`` is recomputed when anything that decides firing changed; an edit
-    of, say, the name keeps a due slot due, so nothing is skipped.
+    The row is locked so an edit and a firing of the same trigger are serialised, and
+    ``changes`` are merged into the row as read under that lock: a concurrent pause (or
+    the scheduler stopping the trigger) is not undone by a rename. ``next_fire_at`` is
+    recomputed when anything that decides firing changed; a slot that is due but not
+    yet fired stays due unless the schedule itself changed, so nothing is skipped.
     """
     locked = Trigger.objects.select_for_update().get(pk=trigger.pk)
     # Read the clock after the lock: if the dispatcher held the row and has just fired a
     # slot, an earlier ``at`` would compute that same slot again as the next one.
     at = now()
+    if values is None:
+        values = {**trigger_values(locked), **(changes or {})}
     fields = trigger_validate(owner=locked.owner, values=values, instance=locked, at=at)
-    timing_before = (trigger_schedule(locked), locked.expires_at, locked.enabled, locked.is_test, locked.type)
+    schedule_before = trigger_schedule(locked)
+    timing_before = (schedule_before, locked.expires_at, locked.enabled, locked.is_test, locked.type)
+    pending = locked.next_fire_at if locked.enabled and not locked.is_test else None
     for name, value in fields.items():
         setattr(locked, name, value)
     timing_after = (trigger_schedule(locked), locked.expires_at, locked.enabled, locked.is_test, locked.type)
     if timing_after != timing_before:
-        locked.next_fire_at = _next_fire_at(locked, at=at)
+        keep = pending if trigger_schedule(locked) == schedule_before else None
+        locked.next_fire_at = _next_fire_at(locked, at=at, pending=keep)
         if locked.enabled:
             locked.disabled_reason = ""
     locked.save()
@@ -236,8 +282,9 @@ def trigger_update(*, trigger: Trigger, values: dict[str, Any]) -> Trigger:
 
 
 def trigger_set_enabled(*, trigger: Trigger, enabled: bool) -> Trigger:
-    """Pause or resume. A resumed trigger continues from its next future slot."""
-    return trigger_update(trigger=trigger, values={**trigger_values(trigger), "enabled": enabled})
+    """Pause or resume. A resumed trigger continues from its next future slot; one with
+    nothing left to fire (a one-time trigger whose time passed) is refused, naming why."""
+    return trigger_update(trigger=trigger, changes={"enabled": enabled})
 
 
 @transaction.atomic

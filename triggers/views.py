@@ -208,7 +208,16 @@ def _set_enabled(request: HttpRequest, trigger: Trigger, *, enabled: bool) -> Ht
     try:
         trigger_set_enabled(trigger=trigger, enabled=enabled)
     except TriggerInvalid as invalid:
-        messages.error(request, f"Could not {'resume' if enabled else 'pause'} this trigger: {invalid.errors}")
+        problems = " ".join(_flatten(invalid.errors))
+        messages.error(request, f"Could not {'resume' if enabled else 'pause'} this trigger. {problems}")
     else:
         messages.success(request, "Trigger resumed." if enabled else "Trigger paused.")
     return redirect(_detail_url(trigger))
+
+
+def _flatten(problems: Any) -> list[str]:
+    if isinstance(problems, dict):
+        return [message for value in problems.values() for message in _flatten(value)]
+    if isinstance(problems, (list, tuple)):
+        return [message for value in problems for message in _flatten(value)]
+    return [str(problems)]

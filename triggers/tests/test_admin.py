@@ -140,7 +140,16 @@ def test_an_operator_renames_and_pauses_through_the_change_form_and_the_schedule
         url = f"{CHANGELIST}{trigger.id}/change/"
         page = operator.get(url).content.decode()
 
-        response = operator.post(url, {"name": "Renamed by support", "interval_seconds": "5"})
+        # What the page posts: the hidden initial values it showed, and no "enabled" (unticked).
+        response = operator.post(
+            url,
+            {
+                "name": "Renamed by support",
+                "initial-name": "Heartbeat",
+                "initial-enabled": "on",
+                "interval_seconds": "5",
+            },
+        )
 
     trigger.refresh_from_db()
     assert 'name="name"' in page
@@ -165,3 +174,18 @@ def test_the_admin_deletes_a_trigger_and_keeps_its_events(operator: Client, owne
     assert response.status_code == 302
     assert not Trigger.objects.exists()
     assert EventLog.objects.get().trigger_uuid == trigger.id
+
+
+def test_resuming_a_one_time_trigger_whose_time_passed_tells_the_operator_it_will_not_fire(
+    operator: Client, owner: User
+) -> None:
+    with time_machine.travel(NOON, tick=False):
+        one_pm = (NOON + timedelta(hours=1)).isoformat()
+        trigger = make_trigger(owner, schedule_details={"run_at": one_pm}, enabled=False)
+    with time_machine.travel(NOON + timedelta(hours=2), tick=False):
+        response = operator.post(CHANGELIST, {"action": "resume", "_selected_action": [str(trigger.id)]}, follow=True)
+
+    page = response.content.decode()
+    assert "Resumed 0 triggers." in page
+    assert "Not changed: Heartbeat: Its run_at (2026-03-01T13:00:00+00:00) has passed while it was paused" in page
+    assert not Trigger.objects.get(pk=trigger.pk).enabled

@@ -41,8 +41,8 @@ def test_it_fires_a_due_trigger_once_with_its_payload_and_slot(owner: User, cloc
     trigger = create(owner, {"run_at": "2026-01-05T10:00:05Z"}, api_payload={"report": "daily"})
     clock.move_to(START + timedelta(seconds=5, milliseconds=4), tick=False)
 
-    (outcome,) = triggers_dispatch_due()
-    assert triggers_dispatch_due() == []
+    (outcome,) = triggers_dispatch_due(at=now())
+    assert triggers_dispatch_due(at=now()) == []
 
     (event,) = events_of(trigger)
     assert outcome.event_id == event.id
@@ -60,7 +60,7 @@ def test_it_does_not_fire_before_the_due_time(owner: User, clock: TimeMachineFix
     trigger = create(owner, {"run_at": "2026-01-05T10:00:05Z"})
     clock.move_to(START + timedelta(seconds=5) - timedelta(microseconds=1), tick=False)
 
-    assert triggers_dispatch_due() == []
+    assert triggers_dispatch_due(at=now()) == []
     assert events_of(trigger) == []
     assert triggers_next_due_at() == START + timedelta(seconds=5)
 
@@ -69,7 +69,7 @@ def test_it_advances_a_recurring_trigger_to_its_next_slot(owner: User, clock: Ti
     trigger = create(owner, {"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
     clock.move_to(START + timedelta(minutes=1, milliseconds=2), tick=False)
 
-    (outcome,) = triggers_dispatch_due()
+    (outcome,) = triggers_dispatch_due(at=now())
 
     assert outcome.next_fire_at == START + timedelta(minutes=2)
     trigger.refresh_from_db()
@@ -81,14 +81,14 @@ def test_after_downtime_a_recurring_trigger_fires_one_catch_up_event_then_resume
 ) -> None:
     trigger = create(owner, {"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
     clock.move_to(START + timedelta(minutes=1), tick=False)
-    triggers_dispatch_due()
+    triggers_dispatch_due(at=now())
 
     # The scheduler was down from 10:01 to 10:30:20: 29 slots were missed.
     clock.move_to(START + timedelta(minutes=30, seconds=20), tick=False)
-    (catch_up,) = triggers_dispatch_due()
-    assert triggers_dispatch_due() == []
+    (catch_up,) = triggers_dispatch_due(at=now())
+    assert triggers_dispatch_due(at=now()) == []
     clock.move_to(START + timedelta(minutes=31), tick=False)
-    (on_time,) = triggers_dispatch_due()
+    (on_time,) = triggers_dispatch_due(at=now())
 
     assert catch_up.slot == START + timedelta(minutes=2)
     assert catch_up.lateness == timedelta(minutes=28, seconds=20)
@@ -104,9 +104,9 @@ def test_after_downtime_a_one_time_trigger_fires_once_late(owner: User, clock: T
     trigger = create(owner, {"run_at": "2026-01-05T10:00:05Z"})
     clock.move_to(START + timedelta(hours=3), tick=False)
 
-    triggers_dispatch_due()
+    triggers_dispatch_due(at=now())
     clock.move_to(START + timedelta(hours=4), tick=False)
-    triggers_dispatch_due()
+    triggers_dispatch_due(at=now())
 
     (event,) = events_of(trigger)
     assert event.scheduled_for == START + timedelta(seconds=5)
@@ -121,7 +121,7 @@ def test_an_expired_trigger_never_fires(owner: User, clock: TimeMachineFixture) 
     Trigger.objects.filter(pk=trigger.pk).update(expires_at=START + timedelta(seconds=30))
     clock.move_to(START + timedelta(minutes=5), tick=False)
 
-    (outcome,) = triggers_dispatch_due()
+    (outcome,) = triggers_dispatch_due(at=now())
 
     assert (outcome.fired, outcome.expired) == (False, True)
     assert events_of(trigger) == []
@@ -134,7 +134,7 @@ def test_a_paused_trigger_never_fires(owner: User, clock: TimeMachineFixture) ->
     trigger_set_enabled(trigger=trigger, enabled=False)
     clock.move_to(START + timedelta(minutes=5), tick=False)
 
-    assert triggers_dispatch_due() == []
+    assert triggers_dispatch_due(at=now()) == []
     assert events_of(trigger) == []
 
 
@@ -143,7 +143,7 @@ def test_a_deleted_trigger_never_fires(owner: User, clock: TimeMachineFixture) -
     trigger_delete(trigger=trigger)
     clock.move_to(START + timedelta(minutes=5), tick=False)
 
-    assert triggers_dispatch_due() == []
+    assert triggers_dispatch_due(at=now()) == []
     assert EventLog.objects.count() == 0
 
 
@@ -159,8 +159,8 @@ def test_a_trigger_whose_schedule_breaks_is_disabled_with_a_reason_and_the_other
     Trigger.objects.filter(pk=no_future.pk).update(cron_expression="0 0 30 2 *", next_fire_at=due)
     clock.move_to(START + timedelta(seconds=6), tick=False)
 
-    assert dispatch_pending() == 2
-    assert triggers_dispatch_due() == []
+    assert dispatch_pending(at=now()) == 2
+    assert triggers_dispatch_due(at=now()) == []
 
     assert len(events_of(healthy)) == 1
     # The zone cannot be read: nothing fires, the trigger stops with a reason.
@@ -180,12 +180,12 @@ def test_a_slot_already_recorded_is_skipped_not_repeated_and_the_trigger_moves_o
 ) -> None:
     trigger = create(owner, {"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
     clock.move_to(START + timedelta(minutes=1), tick=False)
-    triggers_dispatch_due()
+    triggers_dispatch_due(at=now())
     # Something set next_fire_at back to the slot that already fired.
     Trigger.objects.filter(pk=trigger.pk).update(next_fire_at=START + timedelta(minutes=1))
     clock.move_to(START + timedelta(minutes=1, seconds=30), tick=False)
 
-    (outcome,) = triggers_dispatch_due()
+    (outcome,) = triggers_dispatch_due(at=now())
 
     assert not outcome.fired
     assert len(events_of(trigger)) == 1
@@ -198,10 +198,10 @@ def test_a_large_backlog_is_fired_in_batches(owner: User, clock: TimeMachineFixt
         create(owner, {"run_at": f"2026-01-05T10:00:{index + 1:02d}Z"}, name=f"t{index}")
     clock.move_to(START + timedelta(minutes=1), tick=False)
 
-    first = triggers_dispatch_due(batch_size=10)
+    first = triggers_dispatch_due(at=now(), batch_size=10)
 
     assert [outcome.slot for outcome in first] == [START + timedelta(seconds=n + 1) for n in range(10)]
-    assert dispatch_pending(batch_size=10) == 15
+    assert dispatch_pending(at=now(), batch_size=10) == 15
     assert EventLog.objects.count() == 25
 
 
