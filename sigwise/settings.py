@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After authentication: it counts per signed-in user, as the API's user throttle does.
+    "sigwise.middleware.PageThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees the outcome of every login attempt (django-axes requirement).
@@ -210,6 +212,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
 # --- Triggers and event logs ------------------------------------------------------------
 TRIGGER_MIN_INTERVAL_SECONDS = env_int("TRIGGER_MIN_INTERVAL_SECONDS", 60, minimum=1)
+# Per-user limits (docs/configuration.md): triggers one user may own, and the size of a
+# scheduled trigger's stored payload, which is copied into every event it logs.
+TRIGGER_MAX_PER_USER = env_int("TRIGGER_MAX_PER_USER", 1000, minimum=1)
+TRIGGER_PAYLOAD_MAX_BYTES = env_int("TRIGGER_PAYLOAD_MAX_BYTES", 16 * 1024, minimum=2)
 EVENT_LOG_ARCHIVE_AFTER = timedelta(seconds=env_int("EVENT_LOG_ARCHIVE_AFTER_SECONDS", 2 * 3600, minimum=1))
 EVENT_LOG_DELETE_AFTER = timedelta(seconds=env_int("EVENT_LOG_DELETE_AFTER_SECONDS", 48 * 3600, minimum=1))
 if EVENT_LOG_DELETE_AFTER <= EVENT_LOG_ARCHIVE_AFTER:

@@ -122,8 +122,10 @@ def triggers_dispatch_due(*, at: datetime | None = None, batch_size: int | None 
     batch_size = batch_size or settings.SCHEDULER_DISPATCH_BATCH_SIZE
     with transaction.atomic():
         claimed = list(
-            Trigger.objects.select_for_update(skip_locked=True)
-            .filter(enabled=True, next_fire_at__lte=at)
+            # A deactivated owner's triggers wait, due, until the owner is active again; only
+            # the trigger rows are locked, never the owners'.
+            Trigger.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(enabled=True, next_fire_at__lte=at, owner__is_active=True)
             .order_by("next_fire_at")
             .only(
                 "id",
@@ -158,9 +160,9 @@ def triggers_dispatch_due(*, at: datetime | None = None, batch_size: int | None 
 
 
 def triggers_next_due_at() -> datetime | None:
-    """The earliest ``next_fire_at`` of an enabled trigger (an index-only look-up)."""
+    """The earliest ``next_fire_at`` of an enabled trigger of an active owner."""
     return (
-        Trigger.objects.filter(enabled=True, next_fire_at__isnull=False)
+        Trigger.objects.filter(enabled=True, next_fire_at__isnull=False, owner__is_active=True)
         .order_by("next_fire_at")
         .values_list("next_fire_at", flat=True)
         .first()
