@@ -50,7 +50,7 @@ def server(transactional_db: None, tmp_path: Path) -> Iterator[int]:
     for tuned in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_WORKER_CLASS"):
         environment.pop(tuned, None)  # the defaults are what is under test
     log = (tmp_path / "web.log").open("wb")
-    process = subprocess.Popen(image_command(), cwd=REPOSITORY, env=environment, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+    process = subprocess.Popen(image_command(), cwd=REPOSITORY, env=environment, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while True:
