@@ -77,7 +77,7 @@ class JSONObjectField(forms.JSONField):
         try:
             return json_parse(value)
         except JSONInputInvalid as invalid:
-            raise ValidationError(f"Enter valid JSON: {invalid}", code="invalid") from None
+            raise ValidationError(f"Enter a valid JSON. {invalid}", code="invalid") from None
 
     def bound_data(self, data: Any, initial: Any) -> Any:
         if self.disabled or not isinstance(data, str):

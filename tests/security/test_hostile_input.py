@@ -41,7 +41,7 @@ def test_the_trigger_form_shows_hostile_json_as_a_payload_error(browser: Client,
     response = browser.post("/triggers/new", form_data(type="api", schedule_kind="", api_payload=text))
 
     assert response.status_code == 400
-    assert "Enter valid JSON" in field_errors(response.content.decode(), "api_payload")
+    assert "Enter a valid JSON." in field_errors(response.content.decode(), "api_payload")
     assert not Trigger.objects.exists()
 
 
@@ -52,7 +52,7 @@ def test_the_fire_form_shows_hostile_json_as_a_payload_error(browser: Client, ow
     response = browser.post(f"/triggers/{trigger.id}/fire", {"payload": text})
 
     assert response.status_code == 400
-    assert "Enter valid JSON" in field_errors(response.content.decode(), "payload")
+    assert "Enter a valid JSON." in field_errors(response.content.decode(), "payload")
     assert not EventLog.objects.exists()
 
 
