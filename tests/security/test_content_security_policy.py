@@ -60,3 +60,11 @@ def assert_policy(response, path: str) -> None:
 def test_the_policy_allows_swagger_its_inline_style_only_on_docs(client: Client) -> None:
     assert "'unsafe-inline'" in client.get("/docs")["Content-Security-Policy"]
     assert "'unsafe-inline'" not in client.get("/auth/login")["Content-Security-Policy"]
+
+
+@pytest.mark.django_db
+def test_the_kept_policy_is_the_one_django_csp_builds_from_the_settings(client: Client) -> None:
+    from csp.utils import build_policy
+
+    assert client.get("/auth/login")["Content-Security-Policy"] == build_policy()
+    assert client.get("/api/v1/triggers")["Content-Security-Policy"] == build_policy()  # a 401 too
