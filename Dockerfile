@@ -48,6 +48,8 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; hosts = [h.strip().lstrip('.') for h in os.environ.get('DJANGO_ALLOWED_HOSTS', '').split(',') if h.strip() not in ('', '*')]; u.urlopen(u.Request('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/healthz', headers={'Host': (hosts or ['localhost'])[0]}), timeout=4)"]
 
-# gunicorn.conf.py binds $HOST:$PORT (0.0.0.0:8000 here) and sizes workers from
-# WEB_CONCURRENCY; the same file serves `make run`.
+# gunicorn.conf.py binds $HOST:$PORT (0.0.0.0:8000 here) and runs gthread workers (sized by
+# WEB_CONCURRENCY and GUNICORN_THREADS), so clients that send their headers slowly hold a
+# thread, not the app; the same file serves `make run`. tests/security/test_slow_clients.py
+# runs this very command.
 CMD ["gunicorn", "sigwise.wsgi", "--config", "gunicorn.conf.py"]

@@ -51,6 +51,9 @@ class EventLog(models.Model):
     archived_at = models.DateTimeField(null=True, blank=True)
     # NULL, not "", means "no key": the unique constraint below applies only to given keys.
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    # SHA-256 (hex) of the request body that came with ``idempotency_key``: a repeat of the
+    # key with another body is refused rather than answered with this event.
+    idempotency_body_sha256 = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     class Meta:
         ordering = ["-fired_at", "-id"]

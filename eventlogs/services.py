@@ -23,6 +23,7 @@ def eventlog_record(
     fired_at: datetime | None = None,
     scheduled_for: datetime | None = None,
     idempotency_key: str | None = None,
+    idempotency_body_sha256: str | None = None,
 ) -> EventLog:
     """Insert one event log with a snapshot of its trigger (kept if the trigger is deleted).
 
@@ -45,6 +46,7 @@ def eventlog_record(
         fired_at=fired_at or now(),
         scheduled_for=scheduled_for,
         idempotency_key=idempotency_key,
+        idempotency_body_sha256=idempotency_body_sha256,
     )
     values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in _FIELDS]
     with connection.cursor() as cursor:

@@ -1,9 +1,17 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
+from csp.constants import HEADER
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.functional import cached_property
+
+from sigwise.throttling import UserFixedWindowThrottle
 
 
 class RequestBodyLimitMiddleware:
@@ -28,3 +36,58 @@ class RequestBodyLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class PageThrottleMiddleware:
+    """Count a signed-in user's page requests against the API's per-user rate
+    (``API_THROTTLE_USER``): DRF's own throttle class and cache counter, so pages and API
+    calls share one allowance, and a form that fires a trigger costs what an API fire does.
+
+    ``/api/`` is left to DRF, which throttles it per view; static files, health checks and
+    signed-out visitors pass (the sign-in pages have their own per-address limit).
+    """
+
+    EXEMPT_PREFIXES = ("/api/", "/static/", "/healthz", "/ping")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(self.EXEMPT_PREFIXES) or not request.user.is_authenticated:
+            return self.get_response(request)
+        throttle = UserFixedWindowThrottle()
+        if throttle.allow_request(request, None):
+            return self.get_response(request)
+        wait = math.ceil(throttle.wait())
+        response = render(request, "throttled.html", {"wait": wait}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the settings' policy built once instead of per response.
+
+    django-csp rebuilds the header (two policies, each through ``dataclasses.asdict``) on
+    every response, a cost comparable to the fire endpoint's own. A response that no view
+    decorator changed and that used no nonce gets the policy the settings give, so that
+    string is kept; anything else goes through django-csp unchanged.
+    """
+
+    _POLICY_ATTRIBUTES = ("_csp_config", "_csp_update", "_csp_replace", "_csp_exempt")
+
+    @cached_property
+    def _default_policy(self) -> str:
+        return build_policy()
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if (
+            getattr(request, "_csp_nonce", None) is not None
+            or any(hasattr(response, name) for name in self._POLICY_ATTRIBUTES)
+            or getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+            or settings.CONTENT_SECURITY_POLICY.get("EXCLUDE_URL_PREFIXES")
+            or (settings.DEBUG and response.status_code in (404, 500))
+        ):
+            return super().process_response(request, response)
+        if HEADER not in response:
+            response[HEADER] = self._default_policy
+        return response

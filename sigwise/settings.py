@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from sigwise.embedded_db import embedded_database
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "sigwise.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sigwise.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -58,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After authentication: it counts per signed-in user, as the API's user throttle does.
+    "sigwise.middleware.PageThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees the outcome of every login attempt (django-axes requirement).
@@ -210,6 +214,10 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = REQUEST_BODY_MAX_BYTES
 
 # --- Triggers and event logs ------------------------------------------------------------
 TRIGGER_MIN_INTERVAL_SECONDS = env_int("TRIGGER_MIN_INTERVAL_SECONDS", 60, minimum=1)
+# Per-user limits (docs/configuration.md): triggers one user may own, and the size of a
+# scheduled trigger's stored payload, which is copied into every event it logs.
+TRIGGER_MAX_PER_USER = env_int("TRIGGER_MAX_PER_USER", 1000, minimum=1)
+TRIGGER_PAYLOAD_MAX_BYTES = env_int("TRIGGER_PAYLOAD_MAX_BYTES", 16 * 1024, minimum=2)
 EVENT_LOG_ARCHIVE_AFTER = timedelta(seconds=env_int("EVENT_LOG_ARCHIVE_AFTER_SECONDS", 2 * 3600, minimum=1))
 EVENT_LOG_DELETE_AFTER = timedelta(seconds=env_int("EVENT_LOG_DELETE_AFTER_SECONDS", 48 * 3600, minimum=1))
 if EVENT_LOG_DELETE_AFTER <= EVENT_LOG_ARCHIVE_AFTER:
@@ -251,6 +259,23 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if env_bool("SECURE_PROXY_SSL_HEADER", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp) on every response: scripts and styles only from our
+# own static files, so an injected <script> or inline handler does not run. The pages keep
+# no inline script; Swagger UI (/docs) loads its start-up script as a file too and is
+# allowed the one inline <style> its template has (sigwise/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Scheduler ------------------------------------------------------------------------
 APSCHEDULER_DATETIME_FORMAT = "N j, Y, f:s a"

@@ -20,7 +20,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, AuthenticationFailed
+from rest_framework.exceptions import APIException, AuthenticationFailed, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
@@ -42,7 +42,9 @@ from triggers.serializers import (
     last_fired_at,
 )
 from triggers.services import (
+    IdempotencyKeyReused,
     TriggerInvalid,
+    TriggerLimitReached,
     TriggerNotFireable,
     trigger_create,
     trigger_delete,
@@ -116,7 +118,11 @@ def triggers_with_last_firing(queryset: QuerySet[Trigger]) -> QuerySet[Trigger]:
     create=extend_schema(
         summary="Create a trigger",
         request=TriggerInputSerializer,
-        responses={201: TriggerOutputSerializer, **BODY_ERRORS},
+        responses={
+            201: TriggerOutputSerializer,
+            **BODY_ERRORS,
+            403: OpenApiResponse(DetailSerializer, description="You already have TRIGGER_MAX_PER_USER triggers."),
+        },
     ),
     retrieve=extend_schema(
         summary="Read one of your triggers",
@@ -175,6 +181,8 @@ class TriggerViewSet(viewsets.GenericViewSet):
             trigger = trigger_create(owner=request.user, values=given.validated_data)
         except TriggerInvalid as invalid:
             raise serializers.ValidationError(invalid.errors) from None
+        except TriggerLimitReached as refused:
+            raise PermissionDenied(refused.message) from None
         return self._output(trigger, status_code=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
@@ -222,7 +230,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
         description=(
             "The JSON object body becomes the event's payload; an empty body uses the trigger's api_payload. "
             "With an Idempotency-Key, a repeat on the same trigger within 48 h answers 200 with the first "
-            "event and writes nothing."
+            "event and writes nothing; the same key with a different body answers 409."
         ),
         request=OpenApiTypes.OBJECT,
         # The same schemes as every endpoint; named, because the stateless JWT class below
@@ -243,7 +251,10 @@ class TriggerViewSet(viewsets.GenericViewSet):
             200: OpenApiResponse(FiredEventOutputSerializer, description="A repeat: the key's first event."),
             **BODY_ERRORS,
             404: NOT_FOUND,
-            409: OpenApiResponse(DetailSerializer, description="The trigger is paused or expired."),
+            409: OpenApiResponse(
+                DetailSerializer,
+                description="The trigger is paused or expired, or the Idempotency-Key came with another body.",
+            ),
         },
     )
     # The hottest endpoint. simplejwt's stateless authentication reads no user row:
@@ -268,6 +279,8 @@ class TriggerViewSet(viewsets.GenericViewSet):
                 raise serializers.ValidationError({"payload": ["The body must be a JSON object (or empty)."]})
         try:
             result = trigger_fire(trigger=trigger, payload=payload, idempotency_key=key)
+        except IdempotencyKeyReused as reused:
+            raise Conflict(reused.message) from None
         except TriggerNotFireable as refused:
             if refused.conflict:
                 raise Conflict(refused.message) from None

@@ -140,9 +140,15 @@ def triggers_dispatch_due(*, at: datetime | None = None, batch_size: int | None 
     batch_size = batch_size or settings.SCHEDULER_DISPATCH_BATCH_SIZE
     with transaction.atomic():
         claimed = list(
-            Trigger.objects.select_for_update(skip_locked=True)
+            # A deactivated owner's triggers wait, due, until the owner is active again; only
+            # the trigger rows are locked, never the owners'.
+            Trigger.objects.select_for_update(skip_locked=True, of=("self",))
             .annotate(database_now=StatementTimestamp())
-            .filter(enabled=True, next_fire_at__lte=at if at is not None else StatementTimestamp())
+            .filter(
+                enabled=True,
+                next_fire_at__lte=at if at is not None else StatementTimestamp(),
+                owner__is_active=True,
+            )
             .order_by("next_fire_at")
             .only(
                 "id",
@@ -189,7 +195,9 @@ def triggers_seconds_until_due(*, longest: float) -> float:
     it is retried every :data:`LOCKED_ROW_RETRY_SECONDS` (a NOTIFY from the edit that
     holds it wakes the dispatcher sooner).
     """
-    scheduled = Trigger.objects.filter(enabled=True, next_fire_at__isnull=False).order_by("next_fire_at")
+    scheduled = Trigger.objects.filter(enabled=True, next_fire_at__isnull=False, owner__is_active=True).order_by(
+        "next_fire_at"
+    )
     earliest = scheduled.annotate(database_now=ClockTimestamp()).values_list("next_fire_at", "database_now").first()
     if earliest is None:
         return longest
@@ -198,7 +206,7 @@ def triggers_seconds_until_due(*, longest: float) -> float:
         return min((next_due - database_now).total_seconds(), longest)
     with transaction.atomic():
         claimable = (
-            scheduled.select_for_update(skip_locked=True)
+            scheduled.select_for_update(skip_locked=True, of=("self",))
             .annotate(database_now=ClockTimestamp())
             .values_list("next_fire_at", "database_now")
             .first()
@@ -207,16 +215,6 @@ def triggers_seconds_until_due(*, longest: float) -> float:
         return 0.0
     claimable_in = (claimable[0] - claimable[1]).total_seconds() if claimable is not None else longest
     return min(claimable_in, LOCKED_ROW_RETRY_SECONDS, longest)
-
-
-def triggers_next_due_at() -> datetime | None:
-    """The earliest ``next_fire_at`` of an enabled trigger (an index-only look-up)."""
-    return (
-        Trigger.objects.filter(enabled=True, next_fire_at__isnull=False)
-        .order_by("next_fire_at")
-        .values_list("next_fire_at", flat=True)
-        .first()
-    )
 
 
 def dispatch_pending(

@@ -18,8 +18,9 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone as django_timezone
 from django.utils.dateparse import parse_datetime
 
+from core.json_input import JSONInputInvalid, json_parse
 from triggers.models import Trigger
-from triggers.services import TriggerInvalid, trigger_create, trigger_update
+from triggers.services import TriggerInvalid, TriggerLimitReached, trigger_create, trigger_update
 
 REQUIRED = "This field is required."
 
@@ -62,11 +63,29 @@ class LocalDateTimeField(forms.DateTimeField):
 
 
 class JSONObjectField(forms.JSONField):
-    """A JSON textarea shown indented; malformed JSON is this field's error (Django's message)."""
+    """A JSON textarea shown indented. The text is read by the API's own JSON reader
+    (:func:`core.json_input.json_parse`), so what the API refuses with 400 is this field's
+    error here, never a 500 (Python's ``json`` alone takes NaN and raises on deep nesting)."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}))
         super().__init__(encoder=DjangoJSONEncoder, **kwargs)
+
+    def to_python(self, value: Any) -> Any:
+        if self.disabled or value in self.empty_values or not isinstance(value, str):
+            return super().to_python(value)
+        try:
+            return json_parse(value)
+        except JSONInputInvalid as invalid:
+            raise ValidationError(f"Enter a valid JSON. {invalid}", code="invalid") from None
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if self.disabled or not isinstance(data, str):
+            return super().bound_data(data, initial)
+        try:
+            return json_parse(data)
+        except JSONInputInvalid:
+            return forms.fields.InvalidJSONInput(data)
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, forms.fields.InvalidJSONInput) or value is None:
@@ -75,6 +94,7 @@ class JSONObjectField(forms.JSONField):
 
 
 class TriggerForm(forms.Form):
+    limit_reached = False  # set by save() when the owner has TRIGGER_MAX_PER_USER triggers: HTTP 403
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autofocus": True}))
     type = forms.ChoiceField(
         choices=[
@@ -207,6 +227,10 @@ class TriggerForm(forms.Form):
             return trigger_update(trigger=self.instance, values=self.values())
         except TriggerInvalid as invalid:
             self.add_service_errors(invalid.errors)
+            return None
+        except TriggerLimitReached as refused:
+            self.limit_reached = True
+            self.add_error(None, refused.message)
             return None
 
     def add_service_errors(self, errors: dict[str, Any]) -> None:

@@ -6,11 +6,16 @@ these functions, so validation is one code path and the scheduler is always told
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils.timezone import now
 
@@ -30,6 +35,11 @@ from triggers.schedules import (
 # delivered only when it commits, so the scheduler never reads a change too early.
 TRIGGERS_CHANGED_CHANNEL = "sigwise_triggers_changed"
 
+# Every time a trigger keeps must be before this: a later one, shown in a zone east of UTC
+# (or moved by a schedule step), is past the year 9999 that Python's datetime ends at.
+LATEST_TIME = datetime(9999, 1, 1, tzinfo=UTC)
+LATEST_TIME_ERROR = "Must be before the year 9999."
+
 EDITABLE_FIELDS = ("name", "type", "schedule_details", "api_payload", "expires_at", "is_test", "enabled")
 
 
@@ -41,6 +51,14 @@ class TriggerInvalid(Exception):
         self.errors = errors
 
 
+class TriggerLimitReached(Exception):
+    """The owner already has ``TRIGGER_MAX_PER_USER`` triggers (HTTP 403)."""
+
+    def __init__(self, limit: int) -> None:
+        self.message = f"You have reached the limit of {limit} triggers; delete one before creating another."
+        super().__init__(self.message)
+
+
 class TriggerNotFireable(Exception):
     """The trigger cannot be fired now. ``conflict`` is true for a state the owner can change
     (paused, expired: HTTP 409) and false for a request that can never work (HTTP 400)."""
@@ -49,6 +67,18 @@ class TriggerNotFireable(Exception):
         super().__init__(message)
         self.message = message
         self.conflict = conflict
+
+
+class IdempotencyKeyReused(Exception):
+    """The ``Idempotency-Key`` already named an event fired with a different body (HTTP 409)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.message = (
+            f'Idempotency-Key "{key}" was already used on this trigger with a different body; '
+            "send the same body to get the first event, or use a new key."
+        )
 
 
 @dataclass(frozen=True)
@@ -120,11 +150,32 @@ def trigger_validate(
     else:
         errors["type"] = ['Must be "scheduled" or "api".']
 
+    if schedule is not None:
+        late = {
+            key: [LATEST_TIME_ERROR]
+            for key, moment in (("run_at", schedule.run_at), ("start_at", schedule.start_at))
+            if moment is not None and moment >= LATEST_TIME
+        }
+        if late:
+            errors["schedule_details"] = late
+            schedule = None
+
     payload = values.get("api_payload")
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
         errors["api_payload"] = ["Must be a JSON object."]
+    elif trigger_type == Trigger.Type.SCHEDULED and not (instance is not None and instance.api_payload == payload):
+        # A scheduled trigger's payload is copied into every event it writes, however often it
+        # fires; an API firing's body is bounded by the request size instead. An unchanged
+        # payload stored before the cap can still be paused, resumed and renamed.
+        size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False, cls=DjangoJSONEncoder).encode())
+        limit = settings.TRIGGER_PAYLOAD_MAX_BYTES
+        if size > limit:
+            errors["api_payload"] = [
+                f"A scheduled trigger's payload is copied into every event it logs: "
+                f"at most {limit} bytes of JSON (this one is {size})."
+            ]
 
     expires_at = values.get("expires_at")
     if expires_at is not None:
@@ -136,6 +187,9 @@ def trigger_validate(
         except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past datetime.max in UTC
             errors["expires_at"] = ["Out of range."]
             expires_at = None
+    if expires_at is not None and expires_at >= LATEST_TIME:
+        errors["expires_at"] = [LATEST_TIME_ERROR]
+        expires_at = None
     if expires_at is not None:
         unchanged = instance is not None and instance.expires_at == expires_at
         if expires_at <= at and not unchanged:
@@ -235,6 +289,15 @@ def _notify_scheduler(trigger_id: uuid.UUID) -> None:
 
 @transaction.atomic
 def trigger_create(*, owner: Any, values: dict[str, Any]) -> Trigger:
+    """Create a trigger for ``owner``; :class:`TriggerLimitReached` past ``TRIGGER_MAX_PER_USER``.
+
+    The owner's row is locked while counting, so concurrent creates by one user queue up
+    and cannot pass the limit together (other users' creates do not wait).
+    """
+    limit = settings.TRIGGER_MAX_PER_USER
+    get_user_model().objects.select_for_update().filter(pk=owner.pk).values_list("pk", flat=True).get()
+    if Trigger.objects.filter(owner=owner).count() >= limit:
+        raise TriggerLimitReached(limit)
     at = now()
     fields = trigger_validate(owner=owner, values=values, at=at)
     trigger = Trigger(owner=owner, **fields)
@@ -311,8 +374,10 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
     """Fire an API trigger: one INSERT, and no lock on the trigger's row, so concurrent
     fires of one trigger never wait for each other.
 
-    With an ``idempotency_key``, a repeat within the retention period returns the first
-    event (``created`` false) and writes nothing.
+    With an ``idempotency_key``, a repeat within the retention period with the same body
+    returns the first event (``created`` false) and writes nothing; with another body it
+    raises :class:`IdempotencyKeyReused`. "No body" (``payload`` None) is a body of its own,
+    so a retry without a body matches even if the trigger's payload changed meanwhile.
     """
     at = now()
     if trigger.type != Trigger.Type.API:
@@ -322,6 +387,7 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
     if trigger.expires_at is not None and trigger.expires_at <= at:
         raise TriggerNotFireable(f"This trigger expired at {trigger.expires_at.isoformat()}.", conflict=True)
     body = trigger.api_payload if payload is None else payload
+    body_sha256 = None if idempotency_key is None else _body_sha256(payload)
 
     def record() -> EventLog:
         return eventlog_record(
@@ -333,16 +399,23 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
             payload=body,
             fired_at=at,
             idempotency_key=idempotency_key,
+            idempotency_body_sha256=body_sha256,
         )
 
     if idempotency_key is None:
         return FireResult(event=record(), created=True)
 
+    def repeat(existing: EventLog) -> FireResult:
+        # Events keyed before the body was recorded (NULL) are answered as before.
+        if existing.idempotency_body_sha256 not in (None, body_sha256):
+            raise IdempotencyKeyReused(idempotency_key)
+        return FireResult(event=existing, created=False)
+
     window_start = at - delete_after()
     for _ in range(2):
         existing = EventLog.objects.filter(trigger=trigger, idempotency_key=idempotency_key).first()
         if existing is not None and existing.fired_at > window_start:
-            return FireResult(event=existing, created=False)
+            return repeat(existing)
         try:
             with transaction.atomic():
                 if existing is not None:
@@ -352,8 +425,13 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
                 return FireResult(event=record(), created=True)
         except IntegrityError:
             continue  # a concurrent request with the same key won; return its event
-    existing = EventLog.objects.get(trigger=trigger, idempotency_key=idempotency_key)
-    return FireResult(event=existing, created=False)
+    return repeat(EventLog.objects.get(trigger=trigger, idempotency_key=idempotency_key))
+
+
+def _body_sha256(payload: dict[str, Any] | None) -> str:
+    """A digest of the body's JSON value (key order and spacing do not count)."""
+    canonical = "" if payload is None else json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def trigger_is_expired(trigger: Trigger, *, at: datetime | None = None) -> bool:

@@ -127,7 +127,8 @@ def trigger_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid() and (trigger := form.save()) is not None:
         messages.success(request, f"Trigger “{trigger.name}” created.")
         return redirect(_detail_url(trigger))
-    return render(request, "triggers/form.html", {"form": form}, status=400 if form.errors else 200)
+    status = 403 if form.limit_reached else 400 if form.errors else 200
+    return render(request, "triggers/form.html", {"form": form}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
