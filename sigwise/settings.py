@@ -13,17 +13,36 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from sigwise.embedded_db import embedded_database
-from sigwise.env import env_bool, env_int, env_list, env_rate, env_str, env_timezone
+from sigwise.env import (
+    development_secret_key,
+    env_bool,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    env_timezone,
+    secret_problem,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEVELOPMENT_SECRET_KEY = "django-insecure-sigwise-development-only-never-use-in-production"  # noqa: S105
+# Where the embedded PostgreSQL (when DATABASE_URL is unset) and the development key live.
+DATA_DIR = Path(env_str("SIGWISE_DATA_DIR") or str(BASE_DIR / ".data"))
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
-if not DEBUG and (not SECRET_KEY or SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50):
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY and DEBUG:
+    # No key written in the source signs anything: a debug instance makes its own, once.
+    SECRET_KEY = development_secret_key(DATA_DIR / "secret_key")
+if not DEBUG and (_problem := secret_problem(SECRET_KEY)):
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters when DJANGO_DEBUG is off"
+        f"DJANGO_SECRET_KEY {_problem}: set it to a random value of at least 50 characters when DJANGO_DEBUG is off"
+    )
+JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY", SECRET_KEY)
+if not DEBUG and (_problem := secret_problem(JWT_SIGNING_KEY)):
+    raise ImproperlyConfigured(
+        f"JWT_SIGNING_KEY {_problem}: set it to a random value of at least 50 characters, or leave it unset "
+        "to use DJANGO_SECRET_KEY, when DJANGO_DEBUG is off"
     )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -94,7 +113,7 @@ if DATABASE_URL:
     if _database.get("ENGINE") != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres:// or postgresql://)")
 else:
-    _database = embedded_database(Path(env_str("SIGWISE_DATA_DIR", str(BASE_DIR / ".data"))))
+    _database = embedded_database(DATA_DIR)
 # Persistent connections with a health check: a connection killed by the server or a
 # restart is noticed and replaced at the start of the next request.
 _database["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
@@ -160,7 +179,7 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
-    "SIGNING_KEY": env_str("JWT_SIGNING_KEY", SECRET_KEY),
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
