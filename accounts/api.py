@@ -86,12 +86,12 @@ class TokenObtainApi(TokenObtainPairView):
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         response = super().post(request, *args, **kwargs)
         if getattr(request, "axes_locked_out", False):
-            return lockout_response(request._request)
+            return lockout_response(request)
         return response
 
     def handle_exception(self, exc: Exception) -> Response:
         if getattr(self.request, "axes_locked_out", False):
-            return lockout_response(self.request._request)
+            return lockout_response(self.request)
         return super().handle_exception(exc)
 
 

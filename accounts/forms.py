@@ -11,8 +11,12 @@ from accounts.services import user_register
 
 
 class LoginForm(AuthenticationForm):
+    # 254, the model's limit (forms.EmailField allows 320): a longer address is a form
+    # error, never a look-up or a lock record that cannot hold it.
     username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
 
     error_messages = {

@@ -49,6 +49,11 @@ class TokenObtainInputSerializer(TokenObtainPairSerializer):
         # simplejwt's field trims spaces; sign-up and the login page keep them, so a password
         # with surrounding spaces must reach authenticate() unchanged here too.
         self.fields["password"] = PasswordField(trim_whitespace=False)
+        # As long as an address can be (the model's limit): a longer one is a 400 naming
+        # the field, never a look-up or a lock record that cannot hold it.
+        self.fields[self.username_field] = serializers.CharField(
+            write_only=True, max_length=User._meta.get_field("email").max_length
+        )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         data = super().validate(attrs)

@@ -10,9 +10,11 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
 
 from accounts.forms import LoginForm, RegisterForm
+from accounts.security import rate_limited_per_address
 
 
 @method_decorator(login_not_required, name="dispatch")
+@method_decorator(rate_limited_per_address, name="dispatch")
 class SigninView(LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
@@ -20,6 +22,7 @@ class SigninView(LoginView):
 
 
 @login_not_required
+@rate_limited_per_address
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:

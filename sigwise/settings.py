@@ -163,14 +163,23 @@ LOGOUT_REDIRECT_URL = "/auth/login"
 DEFAULT_USER_TIMEZONE = env_timezone("SIGWISE_DEFAULT_TIMEZONE", "Asia/Kolkata")
 
 # Brute-force protection (django-axes, attempts kept in the database, shared by all workers).
-# An account and a client address are each locked after AXES_FAILURE_LIMIT failures.
+# Failures are counted per cool-off for one account from one address (LOGIN_FAILURE_LIMIT),
+# one address across accounts and one account across addresses (accounts/security.py).
+AXES_HANDLER = "accounts.security.SigninLockHandler"
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 4 * AXES_FAILURE_LIMIT, minimum=1)
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 10 * AXES_FAILURE_LIMIT, minimum=1)
 AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 15 * 60, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Records, and the reset after a good sign-in, are per (account, address): signing in to
+# one account clears nothing of another's failures.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt during a lock is not recorded, so it neither extends the lock nor
+# grows the stored records.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "accounts.security.login_attempt_email"
 AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "accounts.security.client_address"
-AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
 SIMPLE_JWT = {
