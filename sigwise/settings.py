@@ -195,7 +195,8 @@ SIMPLE_JWT = {
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, also refusing tokens revoked by a password change or "sign out everywhere".
+        "accounts.authentication.RevocableJWTAuthentication",
         # Browser calls ride the session; DRF enforces the CSRF token for unsafe methods.
         "rest_framework.authentication.SessionAuthentication",
     ],
