@@ -46,7 +46,12 @@ def register(request: HttpRequest) -> HttpResponse:
 @login_not_required
 @require_http_methods(["GET", "POST"])
 def signout(request: HttpRequest) -> HttpResponse:
-    # GET, as the seed had it, so a plain link signs out; the session is flushed either way.
+    # Only a POST (the header's button, CSRF-checked) signs out: a GET, which any page or
+    # image tag elsewhere can make a browser send, only asks.
+    if request.method == "GET":
+        if not request.user.is_authenticated:
+            return redirect("/auth/login")
+        return render(request, "accounts/logout_confirm.html")
     logout(request)
     return redirect("/auth/login")
 
