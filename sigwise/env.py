@@ -93,12 +93,12 @@ def secret_problem(value: str) -> str | None:
     ``django-insecure-`` prefix) plus the words a template's placeholder carries.
     """
     if len(value) < 50:
-        return "must be at least 50 characters"
+        return "it is shorter than 50 characters"
     if len(set(value)) < 5:
-        return "must not repeat a handful of characters"
+        return "it has fewer than 5 distinct characters"
     lowered = value.lower()
     if any(mark in lowered for mark in _PLACEHOLDER_MARKS):
-        return "looks like a placeholder; generate a random value"
+        return "it looks like a placeholder"
     return None
 
 

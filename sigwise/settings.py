@@ -36,13 +36,14 @@ if not SECRET_KEY and DEBUG:
     SECRET_KEY = development_secret_key(DATA_DIR / "secret_key")
 if not DEBUG and (_problem := secret_problem(SECRET_KEY)):
     raise ImproperlyConfigured(
-        f"DJANGO_SECRET_KEY {_problem}: set it to a random value of at least 50 characters when DJANGO_DEBUG is off"
+        "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters when DJANGO_DEBUG is off "
+        f"({_problem})"
     )
 JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY", SECRET_KEY)
 if not DEBUG and (_problem := secret_problem(JWT_SIGNING_KEY)):
     raise ImproperlyConfigured(
-        f"JWT_SIGNING_KEY {_problem}: set it to a random value of at least 50 characters, or leave it unset "
-        "to use DJANGO_SECRET_KEY, when DJANGO_DEBUG is off"
+        "JWT_SIGNING_KEY must be set to a random value of at least 50 characters, or left unset to use "
+        f"DJANGO_SECRET_KEY, when DJANGO_DEBUG is off ({_problem})"
     )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
