@@ -150,7 +150,7 @@ class PasswordChangeApi(APIView):
         if getattr(request, "axes_locked_out", False):
             return lockout_response(request)
         if checked is None or checked.pk != user.pk:
-            raise serializers.ValidationError({"current_password": ["Your current password is not this one."]})
+            raise serializers.ValidationError({"current_password": ["This is not your current password."]})
         try:
             user_change_password(user=user, new_password=payload.validated_data["new_password"])
         except DjangoValidationError as error:
