@@ -20,6 +20,7 @@ from zoneinfo import available_timezones
 import pytest
 import schemathesis
 from apscheduler.triggers.cron import CronTrigger
+from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -187,6 +188,13 @@ def _meets_the_unwritten_rules(case: schemathesis.Case) -> None:
         case.body = body
 
 
+def _signed_in_again(context: schemathesis.HookContext, case: Any, response: Any, results: list[Any]) -> None:
+    """A password change or "sign out everywhere" that succeeded revoked the fuzz user's
+    token; after each case the password and a valid token are back for the next. (A hook,
+    so the test's own body, from which Hypothesis derives its seed, is unchanged.)"""
+    User.objects.filter(email="fuzzer@example.com").update(password=make_password(FUZZ_PASSWORD), token_generation=0)
+
+
 def _count_checks(context: schemathesis.HookContext, case: Any, response: Any, results: list[Any]) -> None:
     for result in results:
         CHECKS[result.name] += 1
@@ -254,6 +262,7 @@ def _load_schema() -> schemathesis.BaseSchema:
         loaded = schemathesis.openapi.from_wsgi("/api/schema/", application)
     loaded.hook("flatmap_path_parameters")(_sometimes_a_real_object)
     loaded.hook("after_validate")(_count_checks)
+    loaded.hook("after_validate")(_signed_in_again)
     return loaded
 
 
@@ -282,11 +291,6 @@ def test_every_operation_conforms_to_the_schema(case: schemathesis.Case, fuzz_us
     from axes.models import AccessAttempt
 
     AccessAttempt.objects.all().delete()
-    # A password change or "sign out everywhere" that succeeded revoked the user's token;
-    # each case starts from the same password and a valid token again.
-    fuzz_user.user.set_password(FUZZ_PASSWORD)
-    fuzz_user.user.token_generation = 0
-    fuzz_user.user.save(update_fields=["password", "token_generation"])
     # Applied here, not in a generation hook, so that every phase's cases (examples, coverage,
     # fuzzing) get it and a failure report shows the request exactly as sent.
     _meets_the_unwritten_rules(case)
