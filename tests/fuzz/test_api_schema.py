@@ -19,6 +19,7 @@ from zoneinfo import available_timezones
 
 import pytest
 import schemathesis
+from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -38,6 +39,7 @@ from triggers.schedules import parse_cron
 from triggers.services import trigger_create, trigger_fire
 
 MAX_EXAMPLES = 100
+FUZZ_PASSWORD = "fuzzing-Passphrase-4821"
 
 # What ran, for the summary printed at the end of the session (tests/fuzz/conftest.py).
 CASES: Counter[str] = Counter()
@@ -178,6 +180,18 @@ def _meets_the_unwritten_rules(case: schemathesis.Case) -> None:
         if "timezone" in body and body["timezone"] not in available_timezones():
             del body["timezone"]
         case.body = body
+    elif path.startswith("/api/v1/auth/password"):
+        body = {**case.body, "current_password": FUZZ_PASSWORD}
+        if isinstance(body.get("new_password"), str):
+            body["new_password"] = body["new_password"][: 128 - len(STRONG_PASSWORD_SUFFIX)] + STRONG_PASSWORD_SUFFIX
+        case.body = body
+
+
+def _signed_in_again(context: schemathesis.HookContext, case: Any, response: Any, results: list[Any]) -> None:
+    """A password change or "sign out everywhere" that succeeded revoked the fuzz user's
+    token; after each case the password and a valid token are back for the next. (A hook,
+    so the test's own body, from which Hypothesis derives its seed, is unchanged.)"""
+    User.objects.filter(email="fuzzer@example.com").update(password=make_password(FUZZ_PASSWORD), token_generation=0)
 
 
 def _count_checks(context: schemathesis.HookContext, case: Any, response: Any, results: list[Any]) -> None:
@@ -191,7 +205,7 @@ class FuzzUser:
     """The user the fuzzer acts as, with one object of each kind to aim path ids at."""
 
     def __init__(self) -> None:
-        self.user = User.objects.create_user(email="fuzzer@example.com", password="fuzzing-Passphrase-4821")
+        self.user = User.objects.create_user(email="fuzzer@example.com", password=FUZZ_PASSWORD)
         self.token = str(RefreshToken.for_user(self.user).access_token)
         self.objects: dict[str, str] = {}
 
@@ -247,6 +261,7 @@ def _load_schema() -> schemathesis.BaseSchema:
         loaded = schemathesis.openapi.from_wsgi("/api/schema/", application)
     loaded.hook("flatmap_path_parameters")(_sometimes_a_real_object)
     loaded.hook("after_validate")(_count_checks)
+    loaded.hook("after_validate")(_signed_in_again)
     return loaded
 
 
