@@ -138,7 +138,7 @@ def test_it_answers_as_one_grouped_query_over_the_events_through_any_history(
         EventLog.objects.bulk_create(history.events(120))
         assert_same_answers(owners, "nothing rolled up yet")
 
-        eventlogs_roll_up(hours_per_transaction=generator.randint(1, 12))
+        eventlogs_roll_up(step=timedelta(minutes=generator.choice([7, 15, 60, 100, 720])))
         assert_same_answers(owners, "after a pass")
 
         EventLog.objects.bulk_create(history.events(40))
@@ -156,7 +156,7 @@ def test_it_answers_as_one_grouped_query_over_the_events_through_any_history(
             traveller.shift(timedelta(hours=move))
             assert_same_answers(owners, f"{move:+.2f} h later, before a pass")
             EventLog.objects.bulk_create(history.events(15))
-            eventlogs_roll_up(hours_per_transaction=generator.randint(1, 48))
+            eventlogs_roll_up(step=timedelta(minutes=generator.choice([7, 15, 60, 240, 2880])))
             assert_same_answers(owners, f"{move:+.2f} h later, after a pass")
 
 
@@ -176,7 +176,7 @@ def test_it_answers_as_the_grouped_query_with_other_lifecycle_settings(
         for _ in range(4):
             EventLog.objects.bulk_create(history.events(60))
             assert_same_answers([owner], "before a pass")
-            eventlogs_roll_up(hours_per_transaction=generator.randint(1, 3))
+            eventlogs_roll_up(step=timedelta(minutes=generator.choice([7, 15, 60, 180])))
             assert_same_answers([owner], "after a pass")
             traveller.shift(timedelta(minutes=generator.uniform(0, 90)))
 
