@@ -559,12 +559,13 @@ def _read_row(figure: str, p99_target: float, result: LoadResult) -> Row:
 
 class TransactionWatch:
     """Samples pg_stat_activity every 10 ms for the transactions of one application name,
-    and keeps the longest seen (a lower bound within the sampling interval)."""
+    and keeps the longest seen (a lower bound within the sampling interval) and its statement."""
 
     def __init__(self, database: Database, application: str) -> None:
         self.database = database
         self.application = application
         self.longest = 0.0
+        self.longest_query = ""
         self.transactions: set[tuple[int, datetime]] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -580,16 +581,18 @@ class TransactionWatch:
     def _run(self) -> None:
         with self.database.connect() as connection:
             while not self._stop.is_set():
-                for pid, started, age in connection.execute(
+                for pid, started, age, query in connection.execute(
                     """
-                    SELECT pid, xact_start, EXTRACT(EPOCH FROM clock_timestamp() - xact_start)::float8
+                    SELECT pid, xact_start, EXTRACT(EPOCH FROM clock_timestamp() - xact_start)::float8,
+                           left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
                     FROM pg_stat_activity
                     WHERE application_name = %s AND xact_start IS NOT NULL AND state <> 'idle'
                     """,
                     [self.application],
                 ).fetchall():
                     self.transactions.add((pid, started))
-                    self.longest = max(self.longest, age)
+                    if age > self.longest:
+                        self.longest, self.longest_query = age, query
                 time.sleep(0.01)
 
 

@@ -20,9 +20,9 @@ from django.utils.timezone import now
 from eventlogs.models import BACKFILL_GRACE, BEGINNING, EventLog, EventLogHour, LifecycleMarks, delete_after
 
 HOUR = timedelta(hours=1)
-# The most of the timeline one transaction counts: a quarter of an hour stays well under a
-# second at the steady-state rate (docs/benchmarks.md).
-STEP = timedelta(minutes=15)
+# The most of the timeline one transaction counts, so that one stays short at the
+# steady-state rate (docs/benchmarks.md).
+STEP = timedelta(minutes=5)
 
 # Called after each transaction with (where it started, where it stopped, rows written).
 Progress = Callable[[datetime, datetime, int], None]
