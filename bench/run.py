@@ -5,8 +5,8 @@
 Steps: a fresh database of the benchmark's own (see :mod:`bench.stack`), migrations,
 gunicorn from ``gunicorn.conf.py`` with production settings, the scheduler
 (``manage.py runscheduler``), then the scenarios in :data:`ORDER`. The scheduler is
-stopped before the read and lifecycle scenarios, so its own periodic archive and
-delete jobs cannot touch the history those scenarios measure. Raw figures go to
+stopped before the read scenario, so its own periodic archive and delete jobs cannot
+touch the history it measures; the steady scenario starts it again and measures them. Raw figures go to
 ``bench-results/<time>/`` (one JSON file per scenario, the logs, ``table.md``).
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.sizes import FULL, QUICK
 from bench.stack import ROOT, Database, Processes, prepare_database, production_environment
 
-ORDER = ["fire", "pgbench", "one_time", "interval", "reads", "lifecycle"]
+ORDER = ["fire", "pgbench", "one_time", "interval", "reads", "steady"]
 NEEDS_SCHEDULER = {"one_time", "interval"}
 SETTINGS_SHOWN = [
     "shared_buffers",

@@ -205,9 +205,9 @@ def scenario_fire(context: Context) -> list[Row]:
 PGBENCH_TABLE = "bench_pgbench_eventlog"
 PGBENCH_SCRIPT = f"""\\set n random(1, 1000000)
 INSERT INTO {PGBENCH_TABLE} (id, owner_id, trigger_id, trigger_uuid, trigger_name, trigger_type, source,
-  payload, is_test, status, fired_at, scheduled_for, archived_at, idempotency_key)
+  payload, is_test, fired_at, scheduled_for, archived_at, idempotency_key)
 VALUES (gen_random_uuid(), 1, NULL, 'b0b0b0b0-0000-4000-8000-000000000000', 'bench api', 'api', 'api',
-  jsonb_build_object('order', :n::int, 'status', 'paid'), false, 'active', now(), NULL, NULL, NULL);
+  jsonb_build_object('order', :n::int, 'status', 'paid'), false, now(), NULL, NULL, NULL);
 """  # noqa: S608 (a constant table name; pgbench fills :n)
 
 
@@ -422,15 +422,15 @@ def _seed_logs(
     database: Database, *, owner_id: int, trigger_ids: list[uuid.UUID], count: int, newest: str, span: str
 ) -> None:
     """``count`` event logs of ``owner_id``, spread evenly from ``newest`` back over ``span``
-    (SQL intervals), round robin over ``trigger_ids``, all with the stored status "active"
-    (as if the archive job had not run yet), in the shape ``eventlog_record`` writes."""
+    (SQL intervals), round robin over ``trigger_ids``, none archived yet
+    (as if the archive job had not run), in the shape ``eventlog_record`` writes."""
     with database.connect() as connection:
         connection.execute(
             """
             INSERT INTO eventlogs_eventlog (id, owner_id, trigger_id, trigger_uuid, trigger_name, trigger_type,
-                source, payload, is_test, status, fired_at, scheduled_for, archived_at, idempotency_key)
+                source, payload, is_test, fired_at, scheduled_for, archived_at, idempotency_key)
             SELECT gen_random_uuid(), %(owner)s, t.id, t.id, 'bench history ' || t.number, 'api', 'api',
-                jsonb_build_object('order', n, 'status', 'paid', 'amount', '19.99'), false, 'active',
+                jsonb_build_object('order', n, 'status', 'paid', 'amount', '19.99'), false,
                 now() - %(newest)s::interval - (%(span)s::interval * n / %(count)s), NULL, NULL, NULL
             FROM generate_series(1, %(count)s) AS n
             JOIN (SELECT id, (row_number() OVER ()) - 1 AS number FROM unnest(%(triggers)s::uuid[]) AS id) AS t
@@ -554,17 +554,18 @@ def _read_row(figure: str, p99_target: float, result: LoadResult) -> Row:
     return Row(figure, f"p99 ≤ {p99_target * 1000:.0f} ms", text, met, result.summary())
 
 
-# --- lifecycle passes -------------------------------------------------------------------
+# --- commands and their transactions ---------------------------------------------------
 
 
 class TransactionWatch:
     """Samples pg_stat_activity every 10 ms for the transactions of one application name,
-    and keeps the longest seen (a lower bound within the sampling interval)."""
+    and keeps the longest seen (a lower bound within the sampling interval) and its statement."""
 
     def __init__(self, database: Database, application: str) -> None:
         self.database = database
         self.application = application
         self.longest = 0.0
+        self.longest_query = ""
         self.transactions: set[tuple[int, datetime]] = set()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -580,16 +581,18 @@ class TransactionWatch:
     def _run(self) -> None:
         with self.database.connect() as connection:
             while not self._stop.is_set():
-                for pid, started, age in connection.execute(
+                for pid, started, age, query in connection.execute(
                     """
-                    SELECT pid, xact_start, EXTRACT(EPOCH FROM clock_timestamp() - xact_start)::float8
+                    SELECT pid, xact_start, EXTRACT(EPOCH FROM clock_timestamp() - xact_start)::float8,
+                           left(regexp_replace(query, '\\s+', ' ', 'g'), 160)
                     FROM pg_stat_activity
                     WHERE application_name = %s AND xact_start IS NOT NULL AND state <> 'idle'
                     """,
                     [self.application],
                 ).fetchall():
                     self.transactions.add((pid, started))
-                    self.longest = max(self.longest, age)
+                    if age > self.longest:
+                        self.longest, self.longest_query = age, query
                 time.sleep(0.01)
 
 
@@ -622,80 +625,19 @@ def _run_command(context: Context, name: str, *arguments: str) -> dict[str, Any]
     }
 
 
-def scenario_lifecycle(context: Context) -> list[Row]:
-    """The archive pass over the history seeded for the reads (every log past 2 h is still
-    "active"), then a delete pass over ``expired_logs`` logs past 48 h."""
-    sizes = context.sizes
-    batch = str(sizes.lifecycle_batch_size)
-    # Counted against the moment the command starts: rows that turn 2 h old while it runs
-    # are the next pass's work.
-    archivable = (
-        "SELECT count(*) FROM eventlogs_eventlog WHERE status = 'active' AND fired_at <= %s - interval '2 hours'"
-    )
-    with context.database.connect() as connection:
-        started = connection.execute("SELECT now()").fetchone()[0]
-        due = connection.execute(archivable, [started]).fetchone()[0]
-    archive = _run_command(context, "archive_event_logs", "--batch-size", batch)
-    with context.database.connect() as connection:
-        left = connection.execute(archivable, [started]).fetchone()[0]
-    archive |= {"rows_due": due, "rows_left": left}
-    _save(context, "archive", archive)
-    met = (
-        archive["seconds"] <= 5 and archive["peak_rss_mb"] <= 150 and archive["longest_transaction_s"] <= 1 and not left
-    )
-    rows = [
-        Row(
-            f"archive pass over {due:,} logs",
-            "≤ 5 s, ≤ 150 MB, no transaction over 1 s",
-            f"{archive['seconds']:.1f} s, {archive['peak_rss_mb']:.0f} MB peak, longest transaction "
-            f"{_ms(archive['longest_transaction_s'])}, {left} left",
-            met,
-            archive,
-        )
-    ]
-
-    with context.database.connect() as connection:
-        connection.execute("TRUNCATE eventlogs_eventlog")
-    owner = context.owners["history"]
-    from triggers.models import Trigger
-
-    trigger_ids = list(Trigger.objects.filter(owner=owner).values_list("id", flat=True))
-    _seed_logs(
-        context.database,
-        owner_id=owner.pk,
-        trigger_ids=trigger_ids,
-        count=sizes.expired_logs,
-        newest="48 hours 1 minute",
-        span="24 hours",
-    )
-    deletable = "SELECT count(*) FROM eventlogs_eventlog WHERE fired_at <= %s - interval '48 hours'"
-    with context.database.connect() as connection:
-        started = connection.execute("SELECT now()").fetchone()[0]
-        due = connection.execute(deletable, [started]).fetchone()[0]
-    delete = _run_command(context, "delete_event_logs", "--batch-size", batch)
-    with context.database.connect() as connection:
-        left = connection.execute(deletable, [started]).fetchone()[0]
-    delete |= {"rows_due": due, "rows_left": left}
-    _save(context, "delete", delete)
-    met = delete["seconds"] <= 5 and delete["longest_transaction_s"] <= 1 and not left
-    rows.append(
-        Row(
-            f"delete pass over {due:,} logs",
-            "≤ 5 s, no transaction over 1 s",
-            f"{delete['seconds']:.1f} s, {delete['peak_rss_mb']:.0f} MB peak, longest transaction "
-            f"{_ms(delete['longest_transaction_s'])}, {left} left",
-            met,
-            delete,
-        )
-    )
-    return rows
-
-
 SCENARIOS = {
     "fire": scenario_fire,
     "pgbench": scenario_pgbench,
     "one_time": scenario_one_time,
     "interval": scenario_interval,
     "reads": scenario_reads,
-    "lifecycle": scenario_lifecycle,
 }
+
+
+def _steady(context: Context) -> list[Row]:
+    from bench.steady import scenario_steady
+
+    return scenario_steady(context)
+
+
+SCENARIOS["steady"] = _steady

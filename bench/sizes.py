@@ -11,10 +11,8 @@ class Sizes:
     fire_warmup_seconds: float = 2.0
     read_seconds: float = 10.0
     read_clients: int = 2  # one per core: these are latency figures, not throughput ones
-    history_logs: int = 1_000_000  # event logs in the last 48 h (list, aggregated, then the archive pass)
+    history_logs: int = 1_000_000  # the large customer's event logs in the last 48 h (reads, steady)
     history_triggers: int = 100  # the owner's triggers those logs belong to
-    lifecycle_batch_size: int = 10_000
-    expired_logs: int = 1_000_000  # event logs past 48 h, for the delete pass
     one_time_triggers: int = 500
     one_time_window_seconds: float = 10.0
     interval_triggers: int = 10_000
@@ -22,6 +20,10 @@ class Sizes:
     interval_run_seconds: float = 180.0
     pgbench_seconds: float = 15.0
     pgbench_clients: int = 32
+    steady_rate: float = 500.0  # events a second, across the installation
+    steady_seconds: float = 600.0
+    steady_tenants: int = 100  # customers sharing the steady load, one API trigger each
+    steady_hour_events: int = 1_800_000  # the closed hour the rollup recounts: an hour at the steady rate
 
 
 FULL = Sizes()
@@ -33,10 +35,11 @@ QUICK = replace(
     read_seconds=1.0,
     history_logs=100_000,
     history_triggers=10,
-    expired_logs=100_000,
     one_time_triggers=50,
     one_time_window_seconds=3.0,
     interval_triggers=1_000,
     interval_run_seconds=18.0,
     pgbench_seconds=2.0,
+    steady_seconds=60.0,
+    steady_hour_events=180_000,
 )

@@ -26,12 +26,12 @@ class EventLogAdmin(admin.ModelAdmin):
         "trigger_type",
         "source",
         "current_status",
-        "status",
+        "archived_at",
         "is_test",
         "owner",
         "scheduled_for",
     )
-    list_filter = ("source", "status", "trigger_type", "is_test")
+    list_filter = ("source", "trigger_type", "is_test")
     date_hierarchy = "fired_at"
     # The *__exact lookups cast the UUIDs to text: a pasted id matches, other terms are no error.
     search_fields = ("trigger_name", "id__exact", "trigger_uuid__exact", "owner__email")
@@ -41,9 +41,9 @@ class EventLogAdmin(admin.ModelAdmin):
     raw_id_fields = ("owner", "trigger")
     show_full_result_count = False  # the table can be large; skip the extra unfiltered COUNT(*)
 
-    @admin.display(description="status now")
+    @admin.display(description="status")
     def current_status(self, obj: EventLog) -> str:
-        """From the age, as the API reports it; ``status`` is what the archive job has stored so far."""
+        """From the age, as the API reports it; ``archived_at`` is when the archive job got to it."""
         return obj.status_at()
 
     def has_add_permission(self, request: HttpRequest) -> bool:

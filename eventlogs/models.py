@@ -10,18 +10,14 @@ from django.utils.timezone import now
 
 
 class EventLog(models.Model):
-    """One firing of a trigger.
+    """One firing of a trigger, with a snapshot of it (id, name, type) that outlives it.
 
-    Lifecycle by age, measured from ``fired_at``: active for ``EVENT_LOG_ARCHIVE_AFTER``
-    (2 h), then archived, then deleted at ``EVENT_LOG_DELETE_AFTER`` (48 h). ``status``
-    and ``archived_at`` record what the archive job did; readers compute the status from
-    the age (:meth:`status_at`) so a late job never shows an old event as active.
-
-    The trigger is referenced with ``SET_NULL`` and also copied (id, name, type) so a
-    deleted trigger's history stays readable until retention removes it; this app never
-    imports ``triggers``.
+    Active for ``EVENT_LOG_ARCHIVE_AFTER``, archived until ``EVENT_LOG_DELETE_AFTER``, then
+    deleted. Readers compute the status from the age (:meth:`status_at`), so a late job
+    never shows an old event as active; ``archived_at`` records when the job got to it.
     """
 
+    # The status a reader computes from the age; the row stores none.
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         ARCHIVED = "archived", "Archived"
@@ -45,7 +41,6 @@ class EventLog(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices)
     payload = models.JSONField(default=dict, blank=True)
     is_test = models.BooleanField(default=False)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     fired_at = models.DateTimeField(default=now)
     scheduled_for = models.DateTimeField(null=True, blank=True, help_text="The slot a scheduled firing was for.")
     archived_at = models.DateTimeField(null=True, blank=True)
@@ -79,17 +74,8 @@ class EventLog(models.Model):
             # A trigger's own events, newest first, also after it was deleted
             # (detail page, ?trigger=, aggregated last firing).
             models.Index(fields=["trigger_uuid", "-fired_at"], name="eventlog_trigger_fired"),
-            # The delete job: WHERE fired_at <= ?; and the archive job: WHERE fired_at >= the
-            # archive mark AND fired_at <= ? AND status = 'active' (status read from the row).
-            #
-            # On purpose no index mentions ``status`` or ``archived_at``, as key or predicate
-            # (DESIGN.md lists one on status + fired_at): the archive job changes only those two
-            # columns, so with room on the page (the table's fillfactor, migration 0004) each
-            # archived row is a HOT update, one new tuple on the same page and no index entry.
-            # With ``status`` in the partial index ``eventlog_active_fired`` every archived row
-            # got a new entry in all five indexes (~18 µs and ~800 bytes of WAL a row, 19 s for
-            # 1M rows). What that index did, starting the scan at the first active row, the
-            # archive mark (LifecycleMarks.archived_through) now does.
+            # The lifecycle jobs: WHERE fired_at >= ? AND fired_at < ? (the archive job reads
+            # archived_at from the row, starting at its mark).
             models.Index(fields=["fired_at"], name="eventlog_fired"),
         ]
 
@@ -102,30 +88,20 @@ class EventLog(models.Model):
         return self.Status.ARCHIVED if age >= archive_after() else self.Status.ACTIVE
 
 
-# An event inserted with a ``fired_at`` older than this is a backfill (a restore, an import,
-# seeding): the database notes it in :class:`LifecycleMarks` (migration 0003's trigger, which
-# holds the same interval). Every firing path writes ``fired_at`` as the moment of the insert,
-# so the passes that trust the marks stay this far (twice, for clock skew) behind now.
-BACKFILL_GRACE = timedelta(minutes=15)
+# An insert with a ``fired_at`` older than this is a backfill and moves the marks back
+# (migration 0006's trigger holds the same interval). Long enough that a web host whose
+# clock runs minutes behind the database's writes ordinary events, not backfills.
+BACKFILL_GRACE = timedelta(hours=1)
 # The oldest a mark can be: nothing has been passed over yet.
 BEGINNING = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
 
 
 class LifecycleMarks(models.Model):
-    """How far the background passes over event logs have got: one row, id 1.
+    """How far the archive and rollup passes have got, so each starts where the last stopped.
 
-    A pass that has handled every event fired before a moment records that moment here,
-    so the next pass starts there instead of from the oldest event.
-
-    - ``archived_through``: no event fired before it is still stored as active.
-    - ``rolled_up_through``: an hour boundary; every event of the hours before it is
-      counted in the hourly rollup.
-    - ``backfills``: how many INSERT statements wrote events older than
-      :data:`BACKFILL_GRACE`. The trigger of migration 0003 lowers both marks to the oldest
-      such event and bumps this counter in the same statement, so a pass that compares
-      the counter before moving a mark forward never skips an event inserted meanwhile.
-
-    A missing row (``manage.py flush``) means both marks are at :data:`BEGINNING`.
+    One row, id 1 (none after ``manage.py flush``: both marks at :data:`BEGINNING`). A
+    database trigger moves the marks back when old events are inserted and counts that in
+    ``backfills``; ``docs/design/lifecycle.md`` says why the passes can trust them.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
@@ -143,16 +119,9 @@ class LifecycleMarks(models.Model):
 
 
 class EventLogHour(models.Model):
-    """One owner's events of one trigger in one UTC hour, counted by the rollup pass
-    (:mod:`eventlogs.rollup`) so that ``GET /event_logs/aggregated`` reads a few thousand of
-    these instead of a million events.
-
-    Only what does not change with age is stored: the lifecycle status is computed at read
-    time, and a whole hour is either active or archived except the one the archive cutoff
-    falls in, which the reader counts from the events themselves. Which hours may be trusted
-    is :attr:`LifecycleMarks.rolled_up_through`'s promise, not this table's: rows of hours
-    past the mark may be stale or missing.
-    """
+    """One owner's events of one trigger in one UTC hour, counted once by the rollup pass so
+    that ``GET /event_logs/aggregated`` reads hours, not events (``docs/design/rollup.md``).
+    Only hours before ``LifecycleMarks.rolled_up_through`` may be trusted."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
     trigger_uuid = models.UUIDField(help_text="The trigger's id, as in the events' snapshot.")

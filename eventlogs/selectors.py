@@ -1,18 +1,21 @@
 """Reads of event logs, always scoped to one owner.
 
-The lifecycle is applied at read time from ``fired_at``, so the answer is right even
-when the archive and delete jobs are late: an event 2 h old is archived and one 48 h
-old is never returned, whatever its stored ``status``.
+The lifecycle is applied at read time from ``fired_at``, so the answer is right even when
+the archive and delete jobs are late: an event 2 h old is archived and one 48 h old is
+never returned.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
+from django.db.models.functions import Trunc
+from django.utils import timezone as django_timezone
 from django.utils.timezone import now
 
 from eventlogs.models import BEGINNING, EventLog, EventLogHour, LifecycleMarks, archive_after, delete_after
@@ -61,27 +64,9 @@ def eventlogs_aggregated(*, owner_id: int, at: datetime | None = None) -> list[d
     ``total``, ``active``, ``archived`` and ``test`` counts and ``last_fired_at``; the
     trigger whose last firing is newest comes first.
 
-    Most hours come counted from :class:`~eventlogs.models.EventLogHour` (see
-    :mod:`eventlogs.rollup`): every hour that lies wholly inside the window and before
-    ``rolled_up_through``. The rest of the window is counted from the events themselves:
-    the partial hour at the retention edge and everything from the mark on (the last hour
-    or two). The hour the archive cutoff falls in is the one counted hour whose events are
-    not all active or all archived: it is taken from the rollup as if it were all on one
-    side, and the events on the shorter side of the cutoff (at most half an hour of them)
-    are counted and moved to the other.
-
-    The statement is planned with the mark as a value (read just before), so PostgreSQL
-    knows the live part is the last hour or so and not, as it must guess for a mark it reads
-    itself, a third of the table; under load that guess chose plans that read the whole
-    owner (p50 554 ms instead of 69 ms in one benchmark run). The statement also returns the
-    mark as its own snapshot sees it: if a pass or a backfill moved it in between, the
-    answer is thrown away and the statement runs again with the new mark, so the hours and
-    the events always come from one snapshot and no hour is counted twice or dropped.
-
-    The parts (one per counted hour, one per snapshot name and type for the live part) are
-    merged per trigger in the same statement, the name and type from the part with the
-    newest firing: returning the ~50 parts per trigger to Python and merging them there
-    took longer (~120 ms for 100 triggers, mostly loading the rows) than the statement.
+    Closed hours before ``rolled_up_through`` come from :class:`~eventlogs.models.EventLogHour`,
+    the rest from the events, in one statement that also returns the mark it saw: if the mark
+    moved since it was read, the statement runs again (``docs/design/rollup.md``).
     """
     at = at or now()
     window_start = at - delete_after()
@@ -106,8 +91,7 @@ def eventlogs_aggregated(*, owner_id: int, at: datetime | None = None) -> list[d
         "moved_to_active": 1 if cutoff_hour_is_archived else -1,
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        # Estimates for the range scans are now right, but the final grouping's are not;
-        # JIT compilation would cost more than the ~30,000 rows read.
+        # The final grouping's estimates are wrong, and JIT would cost more than the rows read.
         cursor.execute("SET LOCAL jit = off")
         cursor.execute(_ROLLUP_MARK, {"beginning": BEGINNING})
         through = cursor.fetchone()[0]
@@ -126,23 +110,20 @@ def eventlogs_aggregated(*, owner_id: int, at: datetime | None = None) -> list[d
         return [dict(zip(columns, row[1:], strict=True)) for row in rows if row[1] is not None]
 
 
-# The mark as the statement below uses it: floored to its hour (the pass writes whole hours;
-# the floor keeps the two parts complementary anyway); a missing row is the beginning.
+# Only whole hours before the mark are read from the rollup; a missing row is the beginning.
 _MARK_FLOORED = f"""
     date_trunc('hour', COALESCE(
         (SELECT rolled_up_through FROM {LifecycleMarks._meta.db_table} WHERE id = 1), %(beginning)s
     ), 'UTC')
 """  # noqa: S608 (the table name comes from the model)
 _ROLLUP_MARK = f"SELECT {_MARK_FLOORED}"
-# A pass moves the mark at most once a minute, so a second attempt is rare and a third rarer.
+# The floored mark changes once an hour, so a second attempt is rare and a third rarer.
 _MARK_ATTEMPTS = 3
 
 
-# The two ranges counted live are disjoint range scans on fired_at: the partial hour at the
-# window's start, and everything from the mark on. The hours read from the rollup are
-# exactly the others, from the first full hour up to the mark. The mark is floored to its
-# hour (the pass writes whole hours; the floor keeps the two parts complementary anyway).
-# The correction for the cutoff's hour applies only when that hour was read from the rollup.
+# ``live``: the partial hour at the window's start and everything from the mark on, counted
+# from the events; the rollup's hours are exactly the rest. ``moved``: the events on the
+# shorter side of the archive cutoff in its hour, when that hour comes from the rollup.
 _LIVE_COLUMNS = "trigger_uuid, trigger_name, trigger_type, fired_at, is_test"
 _AGGREGATED = f"""
     WITH live AS (
@@ -193,3 +174,60 @@ _AGGREGATED = f"""
     FROM (SELECT {_MARK_FLOORED} AS mark_seen) AS snapshot LEFT JOIN merged ON true
     ORDER BY merged.last_fired_at DESC
 """  # noqa: S608 (table names come from the models; values are parameters)
+
+
+@dataclass(frozen=True)
+class EventCounts:
+    active: int
+    archived: int
+    test: int
+
+    @property
+    def total(self) -> int:
+        return self.active + self.archived
+
+
+@dataclass(frozen=True)
+class HourBucket:
+    start: datetime  # aware, in the reader's zone
+    count: int
+
+    @property
+    def end(self) -> datetime:
+        return self.start + timedelta(hours=1)
+
+
+def eventlogs_counts(*, owner_id: int, at: datetime | None = None) -> EventCounts:
+    """The owner's retained events by computed status, in one query."""
+    at = at or now()
+    archive_cutoff = at - archive_after()
+    counts = EventLog.objects.filter(owner_id=owner_id, fired_at__gt=at - delete_after()).aggregate(
+        active=Count("id", filter=Q(fired_at__gt=archive_cutoff)),
+        archived=Count("id", filter=Q(fired_at__lte=archive_cutoff)),
+        test=Count("id", filter=Q(is_test=True)),
+    )
+    return EventCounts(**counts)
+
+
+def eventlogs_per_hour(*, owner_id: int, zone: tzinfo, hours: int = 48, at: datetime | None = None) -> list[HourBucket]:
+    """Firings in each of the last ``hours`` hours of ``zone``'s clock, oldest first, current hour last.
+
+    One grouped query: Postgres truncates ``fired_at`` to the hour in ``zone`` (so a zone
+    such as Asia/Kolkata, UTC+05:30, gets buckets on its own full hours). Hours with no
+    firing are filled with zero here.
+    """
+    at = at or now()
+    current_hour = django_timezone.localtime(at, zone).replace(minute=0, second=0, microsecond=0)
+    # Stepping in UTC keeps every bucket exactly one hour long across a daylight-saving change.
+    starts = [(current_hour.astimezone(UTC) - timedelta(hours=back)) for back in range(hours - 1, -1, -1)]
+    rows = (
+        EventLog.objects.filter(
+            owner_id=owner_id, fired_at__gte=starts[0], fired_at__gt=at - delete_after(), fired_at__lte=at
+        )
+        .annotate(hour=Trunc("fired_at", "hour", tzinfo=zone))
+        .values("hour")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    by_hour = {row["hour"].astimezone(UTC): row["count"] for row in rows}
+    return [HourBucket(start=start.astimezone(zone), count=by_hour.get(start, 0)) for start in starts]

@@ -1,4 +1,4 @@
-"""Writes for event logs. Firing code in ``triggers`` calls :func:`eventlog_record`."""
+"""Writes of event logs. Firing code in ``triggers`` calls :func:`eventlog_record`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
 from django.utils.timezone import now
 
 from eventlogs.models import EventLog
@@ -27,14 +26,9 @@ def eventlog_record(
 ) -> EventLog:
     """Insert one event log with a snapshot of its trigger (kept if the trigger is deleted).
 
-    One plain INSERT rather than ``EventLog.objects.create``: this runs on every API
-    fire, and the ORM's statement building cost several times what PostgreSQL spends on
-    the row. No signal listens to event logs, so ``save()`` has nothing else to do; a
-    duplicate key still raises Django's ``IntegrityError`` (the idempotency path relies
-    on it).
+    A duplicate idempotency key raises ``IntegrityError``, which the fire path relies on.
     """
-    event = EventLog(
-        id=uuid.uuid4(),
+    return EventLog.objects.create(
         owner_id=owner_id,
         trigger_id=trigger_id,
         trigger_uuid=trigger_id,
@@ -48,16 +42,3 @@ def eventlog_record(
         idempotency_key=idempotency_key,
         idempotency_body_sha256=idempotency_body_sha256,
     )
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in _FIELDS]
-    with connection.cursor() as cursor:
-        cursor.execute(_INSERT, values)
-    event._state.adding = False
-    event._state.db = connection.alias
-    return event
-
-
-_FIELDS = [field for field in EventLog._meta.concrete_fields]
-_INSERT = (
-    f"INSERT INTO {EventLog._meta.db_table} ({', '.join(field.column for field in _FIELDS)}) "  # noqa: S608
-    f"VALUES ({', '.join(['%s'] * len(_FIELDS))})"
-)

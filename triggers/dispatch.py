@@ -85,9 +85,9 @@ class _Plan:
 _INSERT_EVENTS = f"""
     INSERT INTO {EventLog._meta.db_table}
         (id, owner_id, trigger_id, trigger_uuid, trigger_name, trigger_type, source, payload,
-         is_test, status, fired_at, scheduled_for)
+         is_test, fired_at, scheduled_for)
     SELECT claimed.event_id, t.owner_id, t.id, t.id, t.name, t.type, %(source)s, t.api_payload,
-           false, %(status)s, %(fired_at)s, claimed.slot
+           false, %(fired_at)s, claimed.slot
     FROM unnest(%(trigger_ids)s::uuid[], %(event_ids)s::uuid[], %(slots)s::timestamptz[])
          AS claimed(trigger_id, event_id, slot)
     JOIN {Trigger._meta.db_table} AS t ON t.id = claimed.trigger_id
@@ -272,7 +272,6 @@ def _insert_events(plans: list[_Plan], *, fired_at: datetime) -> dict[uuid.UUID,
             _INSERT_EVENTS,
             {
                 "source": EventLog.Source.SCHEDULED.value,
-                "status": EventLog.Status.ACTIVE.value,
                 "fired_at": fired_at,
                 "trigger_ids": [plan.trigger_id for plan in plans],
                 "event_ids": [uuid.uuid4() for _ in plans],

@@ -19,8 +19,7 @@ from django.utils.timezone import now
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from eventlogs.models import EventLog, delete_after
-from eventlogs.selectors import STATUS_ALL, eventlogs_visible
-from eventlogs.stats import eventlogs_counts, eventlogs_per_hour
+from eventlogs.selectors import STATUS_ALL, eventlogs_counts, eventlogs_per_hour, eventlogs_visible
 from triggers.forms import FireForm, TriggerForm
 from triggers.models import Trigger
 from triggers.services import (

@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from eventlogs.models import EventLog
 
@@ -86,32 +84,5 @@ def test_a_deleted_triggers_events_are_counted_by_its_snapshot(api, owner) -> No
     assert [(row["trigger_id"], row["trigger_name"], row["total"]) for row in rows] == [(created["id"], "gone soon", 1)]
 
 
-def test_it_is_one_grouped_query(api, owner) -> None:
-    for age in range(1, 6):
-        log(owner, FIRST, age=timedelta(hours=age))
-        log(owner, SECOND, age=timedelta(hours=age), name="second")
-    with CaptureQueriesContext(connection) as queries:
-        api.get("/api/v1/event_logs/aggregated")
-    event_queries = [query["sql"] for query in queries.captured_queries if "eventlogs_eventlog" in query["sql"]]
-    assert len(event_queries) == 1
-    assert "GROUP BY" in event_queries[0]
-    assert "FILTER" in event_queries[0]
-
-
 def test_it_is_empty_without_events(api) -> None:
     assert api.get("/api/v1/event_logs/aggregated").json() == []
-
-
-def test_the_table_has_statistics_tying_a_triggers_name_and_type_to_its_id() -> None:
-    """Without them PostgreSQL over-estimates the groups of the aggregated query once many
-    triggers exist, and sorts (spilling to disk) instead of hashing (migration 0002)."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT stxkind FROM pg_statistic_ext WHERE stxname = 'eventlog_trigger_snapshot_stats'"
-            " AND stxrelid = 'eventlogs_eventlog'::regclass"
-        )
-        row = cursor.fetchone()
-    assert row is not None
-    assert set(row[0]) >= {"d", "f"}  # ndistinct and functional dependencies

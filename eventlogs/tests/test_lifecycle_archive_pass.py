@@ -1,4 +1,4 @@
-"""The archive pass as PostgreSQL sees it: HOT updates, the archive mark, and several workers.
+"""The archive pass and its mark, and rows other transactions hold.
 
 Python's clock is at NOW (time-machine) while the database's runs on, so every event these
 tests write is, to the database, older than BACKFILL_GRACE: a backfill that moves the mark
@@ -7,13 +7,12 @@ back. Where a test needs the database's clock it reads it, as the trigger does.
 
 from __future__ import annotations
 
-import itertools
 import threading
 from datetime import datetime, timedelta
 from io import StringIO
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from django.db import connection
 from django.utils.timezone import now
 from time_machine import TimeMachineFixture
@@ -35,49 +34,6 @@ def at_noon(time_machine: TimeMachineFixture) -> datetime:
 
 def mark() -> LifecycleMarks:
     return LifecycleMarks.objects.get()
-
-
-def updates_so_far() -> tuple[int, int]:
-    """(rows updated, of which HOT) in the event-log table, as this connection counts them.
-
-    PostgreSQL 15 also counts here what earlier transactions of the connection did and has not
-    yet reported to the statistics, so only differences within one transaction mean anything.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relid = %s::regclass",
-            [EventLog._meta.db_table],
-        )
-        return cursor.fetchone()
-
-
-# --- The schema that makes archiving a HOT update ---------------------------------------------
-
-
-def test_no_index_of_the_event_log_table_mentions_status_or_archived_at(db: None) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [EventLog._meta.db_table])
-        indexes = dict(cursor.fetchall())
-
-    assert "eventlog_fired" in indexes
-    assert [name for name, definition in indexes.items() if "status" in definition or "archived_at" in definition] == []
-
-
-def test_the_table_leaves_half_of_every_new_page_free(db: None) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [EventLog._meta.db_table])
-        assert cursor.fetchone()[0] == ["fillfactor=45"]
-
-
-def test_archiving_rewrites_each_row_on_its_own_page_without_touching_an_index(owner: User, at_noon: datetime) -> None:
-    # Pages written by these inserts carry the table's fillfactor.
-    make_events(owner, *[timedelta(hours=3, seconds=index) for index in range(600)])
-    updated_before, hot_before = updates_so_far()
-
-    assert eventlogs_archive(older_than=archive_cutoff(), batch_size=250) == 600
-
-    updated, hot = updates_so_far()
-    assert (updated - updated_before, hot - hot_before) == (600, 600)
 
 
 # --- Starting from the mark, moving it forward ------------------------------------------------
@@ -162,29 +118,7 @@ def test_a_stopped_pass_leaves_the_mark_alone(owner: User, at_noon: datetime) ->
     assert mark().archived_through == BEGINNING
 
 
-# --- Several workers, each on its own connection (the rows must be committed) -----------------
-
-
-@pytest.mark.django_db(transaction=True)
-def test_workers_share_the_pass_and_report_every_batch_once(owner: User) -> None:
-    seed(owner, 3000, oldest=timedelta(hours=40), newest=timedelta(hours=3))
-    young = seed(owner, 100, oldest=timedelta(hours=1), newest=timedelta(minutes=1))
-    reports: list[tuple[int, int, int]] = []
-    cutoff = archive_cutoff()
-
-    assert eventlogs_archive(older_than=cutoff, dry_run=True, workers=3) == 3000
-    archived = eventlogs_archive(
-        older_than=cutoff, batch_size=100, workers=3, progress=lambda *report: reports.append(report)
-    )
-
-    assert archived == 3000
-    assert EventLog.objects.filter(status="archived").count() == 3000
-    assert statuses(young) == ["active"] * 100
-    # Numbered in order, each batch once, the running total adding up.
-    assert [number for number, _, _ in reports] == list(range(1, len(reports) + 1))
-    assert [total for _, _, total in reports] == list(itertools.accumulate(count for _, count, _ in reports))
-    assert reports[-1][2] == 3000
-    assert mark().archived_through == cutoff
+# --- Other transactions (the rows must be committed) ----------------------------------------
 
 
 @pytest.mark.django_db(transaction=True)
@@ -210,7 +144,7 @@ def test_a_row_held_by_someone_else_is_archived_once_released_and_then_the_mark_
     threading.Timer(0.3, release.set).start()
     cutoff = archive_cutoff()
 
-    archived = eventlogs_archive(older_than=cutoff, batch_size=50, workers=2)
+    archived = eventlogs_archive(older_than=cutoff, batch_size=50)
     holder.join(timeout=10)
 
     assert archived == 400
@@ -219,33 +153,12 @@ def test_a_row_held_by_someone_else_is_archived_once_released_and_then_the_mark_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_backfill_from_another_connection_during_a_pass_of_workers_keeps_the_mark(owner: User) -> None:
-    seed(owner, 1000, oldest=timedelta(hours=40), newest=timedelta(hours=3))
-    LifecycleMarks.objects.update_or_create(id=1, defaults={"archived_through": now() - timedelta(hours=41)})
-    restored: list[EventLog] = []
-    lock = threading.Lock()
-
-    def backfill_once(number: int, count: int, total: int) -> None:
-        # Called in a worker's thread, between its batches: its connection commits this at once.
-        with lock:
-            if not restored:
-                restored.extend(make_events(owner, timedelta(hours=45), at=now()))
-
-    assert eventlogs_archive(older_than=archive_cutoff(), batch_size=100, workers=2, progress=backfill_once) == 1000
-
-    assert mark().archived_through == restored[0].fired_at
-    assert statuses(restored) == ["active"]
-    assert eventlogs_archive(older_than=archive_cutoff(), workers=2) == 1
-    assert statuses(restored) == ["archived"]
-
-
-@pytest.mark.django_db(transaction=True)
 def test_after_a_flush_a_pass_brings_the_mark_back_at_its_cutoff(transactional_db: None) -> None:
     call_command("flush", interactive=False, verbosity=0)
     assert not LifecycleMarks.objects.exists()
     cutoff = archive_cutoff()
 
-    assert eventlogs_archive(older_than=cutoff, workers=2) == 0
+    assert eventlogs_archive(older_than=cutoff) == 0
 
     assert (mark().archived_through, mark().rolled_up_through, mark().backfills) == (cutoff, BEGINNING, 0)
 
@@ -254,20 +167,14 @@ def test_after_a_flush_a_pass_brings_the_mark_back_at_its_cutoff(transactional_d
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_command_archives_with_workers_and_sums_up_their_batches(owner: User) -> None:
+def test_the_command_archives_in_batches_and_sums_them_up(owner: User) -> None:
     seed(owner, 500, oldest=timedelta(hours=40), newest=timedelta(hours=3))
     out = StringIO()
 
-    call_command("archive_event_logs", "--batch-size", "40", "--workers", "2", stdout=out)
+    call_command("archive_event_logs", "--batch-size", "40", stdout=out)
 
     lines = out.getvalue().splitlines()
     batch_lines = [line for line in lines if line.startswith("Batch ")]
     assert batch_lines[-1].endswith("(500 so far)")
     assert lines[-1].startswith(f"Archived 500 event logs in {len(batch_lines)} batches (")
-    assert EventLog.objects.filter(status="archived").count() == 500
-
-
-@pytest.mark.parametrize("workers", ["0", "two"])
-def test_a_number_of_workers_that_is_not_a_positive_number_is_refused(owner: User, workers: str) -> None:
-    with pytest.raises(CommandError, match="workers"):
-        call_command("archive_event_logs", "--workers", workers)
+    assert EventLog.objects.filter(archived_at__isnull=False).count() == 500

@@ -50,7 +50,7 @@ def test_archive_prints_a_line_per_batch_and_a_summary(seeded: None) -> None:
         "Batch 3: archived 1 event logs (5 so far)",
     ]
     assert output.splitlines()[3].startswith("Archived 5 event logs in 3 batches (")
-    assert EventLog.objects.filter(status="active").count() == 2
+    assert EventLog.objects.filter(archived_at__isnull=True).count() == 2
 
 
 def test_delete_prints_a_line_per_batch_and_a_summary(seeded: None) -> None:
@@ -74,17 +74,17 @@ def test_a_run_with_nothing_to_do_says_so(owner: User) -> None:
     ],
 )
 def test_a_dry_run_reports_the_count_and_changes_nothing(seeded: None, command: str, expected: str) -> None:
-    before = sorted(EventLog.objects.values_list("id", "status"))
+    before = sorted(EventLog.objects.values_list("id", "archived_at"))
 
     output = run(command, "--dry-run")
 
     assert output.startswith(expected)
     assert "nothing changed" in output
-    assert sorted(EventLog.objects.values_list("id", "status")) == before
+    assert sorted(EventLog.objects.values_list("id", "archived_at")) == before
 
 
 @pytest.mark.parametrize("size", ["0", "-5", "many"])
 def test_a_batch_size_that_is_not_a_positive_number_is_refused(seeded: None, size: str) -> None:
     with pytest.raises(CommandError, match="batch-size"):
         call_command("archive_event_logs", "--batch-size", size)
-    assert EventLog.objects.filter(status="archived").count() == 0
+    assert EventLog.objects.filter(archived_at__isnull=False).count() == 0

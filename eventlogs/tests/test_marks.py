@@ -27,7 +27,7 @@ def database_now() -> datetime:
         return cursor.fetchone()[0]
 
 
-def event(owner: User, fired_at: datetime, status: str = EventLog.Status.ACTIVE) -> EventLog:
+def event(owner: User, fired_at: datetime, archived_at: datetime | None = None) -> EventLog:
     return EventLog(
         owner=owner,
         trigger_uuid=uuid.uuid4(),
@@ -35,7 +35,7 @@ def event(owner: User, fired_at: datetime, status: str = EventLog.Status.ACTIVE)
         trigger_type="api",
         source=EventLog.Source.API,
         fired_at=fired_at,
-        status=status,
+        archived_at=archived_at,
     )
 
 
@@ -75,7 +75,7 @@ def test_an_event_older_than_the_grace_moves_both_marks_back_to_it(owner: User, 
 def test_an_old_event_already_archived_moves_only_the_rollup_mark(owner: User, marks_at_now: LifecycleMarks) -> None:
     old = database_now() - timedelta(hours=5)
 
-    EventLog.objects.bulk_create([event(owner, old, status=EventLog.Status.ARCHIVED)])
+    EventLog.objects.bulk_create([event(owner, old, archived_at=old + timedelta(hours=2))])
 
     marks = LifecycleMarks.objects.get()
     assert marks.archived_through == marks_at_now.archived_through

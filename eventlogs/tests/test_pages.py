@@ -62,7 +62,7 @@ def rows(html: str) -> int:
 def test_the_tabs_place_an_event_by_its_age_at_read_time(
     browser: Client, owner: User, age: timedelta, active: int, archived: int, all_: int
 ) -> None:
-    record(owner)  # stored status stays "active": no archive job runs here
+    record(owner)  # not archived: no archive job runs here
 
     with time_machine.travel(FIRED + age, tick=False):
         pages = {status: browser.get(f"/events/?status={status}") for status in ("active", "archived", "all")}

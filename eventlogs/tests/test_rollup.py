@@ -1,7 +1,7 @@
 """The hourly rollup pass (eventlogs.rollup) and `manage.py rollup_event_logs`.
 
 Python's clock is frozen months before the database's, so every event these tests write is
-a backfill to migration 0003's trigger (which reads the database's clock) and the pass's
+a backfill to the database's trigger (which reads the database's clock) and the pass's
 horizon is set by Python's; the tests that need the database's clock say so.
 """
 
@@ -20,11 +20,12 @@ from django.db import connection, connections, transaction
 
 from accounts.models import User
 from eventlogs import rollup
-from eventlogs.models import BEGINNING, EventLog, EventLogHour, LifecycleMarks
+from eventlogs.models import BACKFILL_GRACE, BEGINNING, EventLog, EventLogHour, LifecycleMarks
 from eventlogs.rollup import eventlogs_delete_counted, eventlogs_roll_up
 from eventlogs.selectors import eventlogs_aggregated
 
 NOW = datetime(2026, 6, 1, 12, 40, tzinfo=UTC)
+HORIZON = NOW - 2 * BACKFILL_GRACE  # 10:40: the pass counts nothing fired after it
 FIRST = uuid.UUID("11111111-1111-1111-1111-111111111111")
 SECOND = uuid.UUID("22222222-2222-2222-2222-222222222222")
 
@@ -68,16 +69,16 @@ def hours() -> list[tuple[Any, ...]]:
 
 
 def test_it_counts_each_closed_hour_per_owner_and_trigger(frozen: Any, owner: User, other_user: User) -> None:
-    ten = datetime(2026, 6, 1, 10, tzinfo=UTC)
+    ten = datetime(2026, 6, 1, 8, tzinfo=UTC)
     EventLog.objects.bulk_create(
         [
             event(owner, ten + timedelta(minutes=5), trigger_name="old name"),
             event(owner, ten + timedelta(minutes=50), trigger_name="new name", is_test=True),
             event(owner, ten + timedelta(minutes=20), trigger_name="old name"),
             event(owner, ten + timedelta(minutes=59, seconds=59), SECOND),
-            event(owner, ten + timedelta(hours=1)),  # 11:00, the next hour
+            event(owner, ten + timedelta(hours=1)),  # the next hour
             event(other_user, ten + timedelta(minutes=1)),
-            event(owner, NOW - timedelta(minutes=10)),  # inside the open hour: not counted
+            event(owner, HORIZON + timedelta(minutes=1)),  # past the horizon: not counted yet
         ]
     )
 
@@ -91,24 +92,22 @@ def test_it_counts_each_closed_hour_per_owner_and_trigger(frozen: Any, owner: Us
     ]
     assert owned[0].last_fired_at == ten + timedelta(minutes=50)
     assert EventLogHour.objects.filter(owner=other_user).get().total == 1
-    # 30 minutes behind 12:40 is 12:10: the hour from 11:00 is the last one closed.
-    assert mark() == summary.rolled_up_through == datetime(2026, 6, 1, 12, tzinfo=UTC)
-    assert summary.rows == 4
+    assert mark() == summary.rolled_up_through == HORIZON
 
 
-def test_it_starts_at_retention_and_works_a_few_hours_per_transaction(frozen: Any, owner: User) -> None:
+def test_it_starts_at_retention_and_counts_one_step_per_transaction(frozen: Any, owner: User) -> None:
     EventLog.objects.bulk_create([event(owner, NOW - timedelta(hours=age)) for age in range(1, 60, 3)])
     ranges = []
 
     summary = eventlogs_roll_up(
-        hours_per_transaction=10, progress=lambda start, end, rows: ranges.append((start, end, rows))
+        step=timedelta(hours=10), progress=lambda start, end, rows: ranges.append((start, end, rows))
     )
 
     retention_hour = datetime(2026, 5, 30, 12, tzinfo=UTC)  # the hour of NOW - 48 h
     assert ranges[0][0] == retention_hour
-    assert [end - start for start, end, _ in ranges] == [timedelta(hours=10)] * 4 + [timedelta(hours=8)]
-    assert ranges[-1][1] == mark() == datetime(2026, 6, 1, 12, tzinfo=UTC)
-    assert (summary.transactions, summary.hours) == (5, 48)
+    assert [end - start for start, end, _ in ranges] == [timedelta(hours=10)] * 4 + [timedelta(hours=6, minutes=40)]
+    assert ranges[-1][1] == mark() == HORIZON
+    assert (summary.transactions, round(summary.hours, 2)) == (5, 46.67)
     assert min(hour for _, hour, *_ in hours()) > retention_hour
 
 
@@ -127,7 +126,7 @@ def test_a_second_pass_changes_nothing_and_a_backfill_is_counted_by_the_next(fro
     eventlogs_roll_up()
     new_row = (SECOND, datetime(2026, 6, 1, 7, tzinfo=UTC), 1, 0, backfilled, "nightly report")
     assert hours() == sorted([*before, new_row], key=lambda row: (row[1], str(row[0])))
-    assert mark() == datetime(2026, 6, 1, 12, tzinfo=UTC)
+    assert mark() == HORIZON
 
 
 def test_it_never_passes_the_databases_clock_less_twice_the_grace(owner: User) -> None:
@@ -137,8 +136,7 @@ def test_it_never_passes_the_databases_clock_less_twice_the_grace(owner: User) -
     with time_machine.travel(present + timedelta(hours=5), tick=False):
         eventlogs_roll_up()
 
-    assert rollup.floor_hour(present - timedelta(minutes=30)) <= mark()
-    assert mark() <= rollup.floor_hour(database_now() - timedelta(minutes=30))
+    assert present - 2 * BACKFILL_GRACE - timedelta(minutes=1) <= mark() <= database_now() - 2 * BACKFILL_GRACE
 
 
 def test_it_forgets_hours_past_retention_once_their_events_are_gone(frozen: Any, owner: User) -> None:
@@ -159,7 +157,7 @@ def test_a_dry_run_says_how_many_hours_and_changes_nothing(frozen: Any, owner: U
 
     summary = eventlogs_roll_up(dry_run=True)
 
-    assert summary.hours == 48
+    assert round(summary.hours, 2) == 46.67  # from the hour of NOW - 48 h to the horizon
     assert (hours(), mark()) == ([], BEGINNING)
 
 
@@ -179,7 +177,7 @@ def test_after_a_flush_the_pass_brings_the_marks_row_back() -> None:
 
         eventlogs_roll_up()
 
-    assert mark() == datetime(2026, 6, 1, 12, tzinfo=UTC)
+    assert mark() == HORIZON
     assert [row[2] for row in hours()] == [1]
 
 
@@ -206,8 +204,8 @@ def test_deleting_counted_events_moves_the_mark_back_to_the_oldest(frozen: Any, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_backfill_while_a_pass_holds_the_mark_moves_it_back_after_the_pass_commits(owner: User) -> None:
-    """The concurrency argument of eventlogs.rollup, on the real lock: the backfill trigger's
-    upsert waits for the pass's transaction and then lowers the mark the pass left."""
+    """The backfill trigger's upsert waits for the pass's transaction, then lowers the mark
+    the pass left (docs/design/rollup.md)."""
     present = database_now()
     backfilled = present - timedelta(hours=6)
     locked, release, inserted = threading.Event(), threading.Event(), threading.Event()
@@ -249,21 +247,21 @@ def test_the_command_prints_each_transaction_and_a_summary(frozen: Any, owner: U
     EventLog.objects.bulk_create([event(owner, NOW - timedelta(hours=3))])
     output = StringIO()
 
-    call_command("rollup_event_logs", "--hours-per-transaction", "24", stdout=output)
+    call_command("rollup_event_logs", "--minutes-per-transaction", "1440", stdout=output)
 
     lines = output.getvalue().splitlines()
     assert lines[0] == "Counted 2026-05-30T12:00:00+00:00 to 2026-05-31T12:00:00+00:00: 0 trigger-hours"
-    assert lines[1] == "Counted 2026-05-31T12:00:00+00:00 to 2026-06-01T12:00:00+00:00: 1 trigger-hours"
+    assert lines[1] == "Counted 2026-05-31T12:00:00+00:00 to 2026-06-01T10:40:00+00:00: 1 trigger-hours"
     assert lines[2].startswith(
-        "Rolled up 48 hours into 1 trigger-hours in 2 transactions, forgot 0 past retention; "
-        "counted through 2026-06-01T12:00:00+00:00 ("
+        "Rolled up 46.67 hours into 1 trigger-hours in 2 transactions, forgot 0 past retention; "
+        "counted through 2026-06-01T10:40:00+00:00 ("
     )
 
 
 def test_the_commands_dry_run_changes_nothing(frozen: Any, owner: User) -> None:
     output = StringIO()
     call_command("rollup_event_logs", "--dry-run", stdout=output)
-    assert output.getvalue() == "Dry run: would count 48 hours of event logs; nothing changed.\n"
+    assert output.getvalue() == "Dry run: would count 46.67 hours of event logs; nothing changed.\n"
     assert mark() == BEGINNING
 
 
