@@ -78,7 +78,6 @@ def dispatch() -> None:
 
 @util.close_old_connections
 def archive_event_logs() -> None:
-    # One worker: from the archive mark, a run every minute finds about a minute of events.
     archived = eventlogs_archive(older_than=archive_cutoff(), should_stop=_stopping.is_set)
     if archived:
         logger.info("Archived %s event logs", f"{archived:,}")
