@@ -82,9 +82,10 @@ upgrade: $(DEV_STAMP)
 audit: $(DEV_STAMP)
 	$(PY) bin/audit-dependencies
 
-# Stop the embedded PostgreSQL (used when DATABASE_URL is unset); its data stays in .data/.
+# Stop the embedded PostgreSQL (used when DATABASE_URL is unset); its data stays in
+# SIGWISE_DATA_DIR (default .data/), the folder the settings read.
 db-stop: $(RUNTIME_STAMP)
-	@$(PY) -c 'from pathlib import Path; from sigwise.embedded_db import stop_embedded_database as stop; print("Embedded PostgreSQL stopped." if stop(Path(".data")) else "Embedded PostgreSQL was not running.")'
+	@$(PY) -c 'import os; from pathlib import Path; from sigwise.embedded_db import stop_embedded_database as stop; print("Embedded PostgreSQL stopped." if stop(Path(os.environ.get("SIGWISE_DATA_DIR") or ".data")) else "Embedded PostgreSQL was not running.")'
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -16,17 +18,19 @@ from rest_framework_simplejwt.serializers import (
     TokenObtainPairSerializer,
     TokenRefreshSerializer,
 )
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenBlacklistView, TokenObtainPairView, TokenRefreshView
 
 from accounts.security import lockout_response
 from accounts.serializers import (
+    PasswordChangeInputSerializer,
     RegisterInputSerializer,
     RegisterOutputSerializer,
     TokenObtainInputSerializer,
+    TokenRefreshInputSerializer,
     UserOutputSerializer,
 )
-from accounts.services import user_register
+from accounts.services import user_change_password, user_register, user_sign_out_everywhere
+from accounts.tokens import refresh_token_for
 
 # The error answers every endpoint here can give, so the schema (and clients generated
 # from it) know them: DRF's field-keyed validation errors and its {"detail": ...} bodies.
@@ -37,6 +41,7 @@ BODY_ERRORS = {
     415: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is not JSON."),
 }
 BAD_TOKEN = OpenApiResponse(OpenApiTypes.OBJECT, description="The refresh token is invalid, expired or blacklisted.")
+UNAUTHENTICATED = OpenApiResponse(OpenApiTypes.OBJECT, description="Not signed in, or the token is invalid.")
 TOO_MANY = OpenApiResponse(OpenApiTypes.OBJECT, description="Throttled, or sign-in is locked after repeated failures.")
 
 
@@ -57,7 +62,7 @@ class RegisterApi(APIView):
             user = user_register(**payload.validated_data)
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.message_dict) from None
-        refresh = RefreshToken.for_user(user)
+        refresh = refresh_token_for(user=user)
         body = {"user": UserOutputSerializer(user).data, "access": str(refresh.access_token), "refresh": str(refresh)}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -86,23 +91,28 @@ class TokenObtainApi(TokenObtainPairView):
     def post(self, request: Request, *args: object, **kwargs: object) -> Response:
         response = super().post(request, *args, **kwargs)
         if getattr(request, "axes_locked_out", False):
-            return lockout_response(request._request)
+            return lockout_response(request)
         return response
 
     def handle_exception(self, exc: Exception) -> Response:
         if getattr(self.request, "axes_locked_out", False):
-            return lockout_response(self.request._request)
+            return lockout_response(self.request)
         return super().handle_exception(exc)
 
 
 @extend_schema_view(
     post=extend_schema(
+        request=TokenRefreshSerializer,
         responses={200: TokenRefreshSerializer, **BODY_ERRORS, 401: BAD_TOKEN},
         summary="Exchange a refresh token for a new pair (the one sent is spent)",
+        description=(
+            "Each refresh token works once. Sending one that was already spent signs out the "
+            "chain it belongs to: its successor stops working too."
+        ),
     )
 )
 class TokenRefreshApi(TokenRefreshView):
-    pass
+    serializer_class = TokenRefreshInputSerializer
 
 
 @extend_schema_view(
@@ -113,3 +123,49 @@ class TokenRefreshApi(TokenRefreshView):
 )
 class LogoutApi(TokenBlacklistView):
     serializer_class = TokenBlacklistSerializer
+
+
+def _keep_this_session(request: Request) -> None:
+    """After a revocation, keep a browser's own session signed in (as Django's password change does)."""
+    if isinstance(request.successful_authenticator, SessionAuthentication):
+        update_session_auth_hash(request._request, request.user)
+
+
+class PasswordChangeApi(APIView):
+    @extend_schema(
+        request=PasswordChangeInputSerializer,
+        responses={204: None, **BODY_ERRORS, 401: UNAUTHENTICATED, 429: TOO_MANY},
+        summary="Change your password; every token issued before stops working",
+        description=(
+            "400 names `current_password` when it is wrong and `new_password` when the password "
+            "validators refuse it. Wrong current passwords count as failed sign-ins."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        payload = PasswordChangeInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = request.user
+        # Through authenticate(), so guesses here are counted and locked like any sign-in.
+        checked = authenticate(request, email=user.email, password=payload.validated_data["current_password"])
+        if getattr(request, "axes_locked_out", False):
+            return lockout_response(request)
+        if checked is None or checked.pk != user.pk:
+            raise serializers.ValidationError({"current_password": ["This is not your current password."]})
+        try:
+            user_change_password(user=user, new_password=payload.validated_data["new_password"])
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.message_dict) from None
+        _keep_this_session(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LogoutEverywhereApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: UNAUTHENTICATED},
+        summary="Sign out everywhere: revoke every access and refresh token and your other sessions",
+    )
+    def post(self, request: Request) -> Response:
+        user_sign_out_everywhere(user=request.user)
+        _keep_this_session(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -8,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils.crypto import salted_hmac
 from django.utils.timezone import now
 
 
@@ -61,6 +63,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can sign in to the admin site.")
     date_joined = models.DateTimeField(default=now)
+    # Raised by a password change and by "sign out everywhere". Every token carries the
+    # value it was issued under and is refused once it differs; sessions sign it too.
+    token_generation = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Raised to revoke every token and session issued before."
+    )
 
     objects = UserManager()
 
@@ -81,6 +88,23 @@ class User(AbstractBaseUser, PermissionsMixin):
     def clean(self) -> None:
         super().clean()
         self.email = User.objects.normalize_email(self.email)
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_auth_hash()
+
+    def get_session_auth_fallback_hash(self) -> Iterator[str]:
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_auth_hash(secret=fallback_secret)
+
+    def _session_auth_hash(self, secret: str | None = None) -> str:
+        """Django's session hash (an HMAC of the password hash), also over the token
+        generation, so raising the generation ends every other session as a password change does."""
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.token_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def zoneinfo(self) -> zoneinfo.ZoneInfo:

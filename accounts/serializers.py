@@ -6,9 +6,11 @@ from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer
+from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer, TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User, validate_timezone
+from accounts.tokens import refresh_token_for, refresh_token_rotate
 
 
 class RegisterInputSerializer(serializers.Serializer):
@@ -49,6 +51,15 @@ class TokenObtainInputSerializer(TokenObtainPairSerializer):
         # simplejwt's field trims spaces; sign-up and the login page keep them, so a password
         # with surrounding spaces must reach authenticate() unchanged here too.
         self.fields["password"] = PasswordField(trim_whitespace=False)
+        # As long as an address can be (the model's limit): a longer one is a 400 naming
+        # the field, never a look-up or a lock record that cannot hold it.
+        self.fields[self.username_field] = serializers.CharField(
+            write_only=True, max_length=User._meta.get_field("email").max_length
+        )
+
+    @classmethod
+    def get_token(cls, user: User) -> RefreshToken:
+        return refresh_token_for(user=user)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
         data = super().validate(attrs)
@@ -57,6 +68,19 @@ class TokenObtainInputSerializer(TokenObtainPairSerializer):
         # login page does, and ``last_login`` is never recorded.
         user_logged_in.send(sender=type(self.user), request=self.context["request"], user=self.user)
         return data
+
+
+class TokenRefreshInputSerializer(TokenRefreshSerializer):
+    """simplejwt's refresh, spent atomically and revocable (accounts/tokens.py)."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        refresh = refresh_token_rotate(raw_token=attrs["refresh"])
+        return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+class PasswordChangeInputSerializer(serializers.Serializer):
+    current_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+    new_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
 
 
 class ClosedRegisterInputSchema(OpenApiSerializerExtension):

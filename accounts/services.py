@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
+from accounts.tokens import user_tokens_revoke
 
 
 def user_email_taken(*, email: str) -> bool:
@@ -37,3 +38,26 @@ def user_register(*, email: str, password: str, timezone: str | None = None) -> 
     except IntegrityError:
         # Two sign-ups raced past the check above; the unique index decided.
         raise ValidationError({"email": ["An account with this email already exists."]}) from None
+
+
+@transaction.atomic
+def user_change_password(*, user: User, new_password: str) -> None:
+    """Set ``new_password`` after Django's validators accept it, and revoke every token and
+    session issued before (the caller keeps its own session with ``update_session_auth_hash``).
+
+    Raises ``ValidationError`` keyed ``new_password`` for a weak password.
+    """
+    try:
+        validate_password(new_password, user=user)
+    except ValidationError as error:
+        raise ValidationError({"new_password": list(error.messages)}) from None
+    user.set_password(new_password)
+    user_tokens_revoke(user=user)
+    user.save(update_fields=["password", "token_generation"])
+
+
+@transaction.atomic
+def user_sign_out_everywhere(*, user: User) -> None:
+    """Revoke every access and refresh token of ``user`` and end their other sessions."""
+    user_tokens_revoke(user=user)
+    user.save(update_fields=["token_generation"])

@@ -7,7 +7,9 @@ typo in a deployment stops the process at start-up instead of being silently ign
 from __future__ import annotations
 
 import os
+import secrets
 import zoneinfo
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -70,3 +72,57 @@ def env_rate(name: str, default: str) -> str:
     if not count.isdigit() or period not in _RATE_PERIODS:
         raise ImproperlyConfigured(f"{name} must look like 60/minute (a number, then second, minute, hour or day)")
     return value
+
+
+# Values a deployment copies from a template and forgets to change.
+_PLACEHOLDER_MARKS = (
+    "django-insecure",
+    "change-me",
+    "changeme",
+    "change_me",
+    "placeholder",
+    "your-secret",
+    "not-secret",
+)
+
+
+def secret_problem(value: str) -> str | None:
+    """Why ``value`` cannot sign anything in production, or None when it can.
+
+    The rule of Django's own deploy check (50 characters, 5 distinct ones, no
+    ``django-insecure-`` prefix) plus the words a template's placeholder carries.
+    """
+    if len(value) < 50:
+        return "it is shorter than 50 characters"
+    if len(set(value)) < 5:
+        return "it has fewer than 5 distinct characters"
+    lowered = value.lower()
+    if any(mark in lowered for mark in _PLACEHOLDER_MARKS):
+        return "it looks like a placeholder"
+    return None
+
+
+def development_secret_key(path: Path) -> str:
+    """This installation's own development key, generated on first use and kept in ``path``.
+
+    Debug instances need a key too, and one written in the source would let anyone
+    forge sessions and tokens for every instance reachable from elsewhere. The file is
+    written under a temporary name and linked into place, so two processes starting at
+    once (web and scheduler) agree on one key.
+    """
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(50))
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        pass  # another process won the race; its key is the one
+    finally:
+        draft.unlink()
+    return path.read_text().strip()

@@ -13,17 +13,37 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from sigwise.embedded_db import embedded_database
-from sigwise.env import env_bool, env_int, env_list, env_rate, env_str, env_timezone
+from sigwise.env import (
+    development_secret_key,
+    env_bool,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    env_timezone,
+    secret_problem,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEVELOPMENT_SECRET_KEY = "django-insecure-sigwise-development-only-never-use-in-production"  # noqa: S105
+# Where the embedded PostgreSQL (when DATABASE_URL is unset) and the development key live.
+DATA_DIR = Path(env_str("SIGWISE_DATA_DIR") or str(BASE_DIR / ".data"))
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
-if not DEBUG and (not SECRET_KEY or SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 50):
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+if not SECRET_KEY and DEBUG:
+    # No key written in the source signs anything: a debug instance makes its own, once.
+    SECRET_KEY = development_secret_key(DATA_DIR / "secret_key")
+if not DEBUG and (_problem := secret_problem(SECRET_KEY)):
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters when DJANGO_DEBUG is off"
+        "DJANGO_SECRET_KEY must be set to a random value of at least 50 characters when DJANGO_DEBUG is off "
+        f"({_problem})"
+    )
+JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY", SECRET_KEY)
+if not DEBUG and (_problem := secret_problem(JWT_SIGNING_KEY)):
+    raise ImproperlyConfigured(
+        "JWT_SIGNING_KEY must be set to a random value of at least 50 characters, or left unset to use "
+        f"DJANGO_SECRET_KEY, when DJANGO_DEBUG is off ({_problem})"
     )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -94,7 +114,7 @@ if DATABASE_URL:
     if _database.get("ENGINE") != "django.db.backends.postgresql":
         raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres:// or postgresql://)")
 else:
-    _database = embedded_database(Path(env_str("SIGWISE_DATA_DIR", str(BASE_DIR / ".data"))))
+    _database = embedded_database(DATA_DIR)
 # Persistent connections with a health check: a connection killed by the server or a
 # restart is noticed and replaced at the start of the next request.
 _database["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
@@ -144,14 +164,23 @@ LOGOUT_REDIRECT_URL = "/auth/login"
 DEFAULT_USER_TIMEZONE = env_timezone("SIGWISE_DEFAULT_TIMEZONE", "Asia/Kolkata")
 
 # Brute-force protection (django-axes, attempts kept in the database, shared by all workers).
-# An account and a client address are each locked after AXES_FAILURE_LIMIT failures.
+# Failures are counted per cool-off for one account from one address (LOGIN_FAILURE_LIMIT),
+# one address across accounts and one account across addresses (accounts/security.py).
+AXES_HANDLER = "accounts.security.SigninLockHandler"
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 4 * AXES_FAILURE_LIMIT, minimum=1)
+LOGIN_ACCOUNT_FAILURE_LIMIT = env_int("LOGIN_ACCOUNT_FAILURE_LIMIT", 10 * AXES_FAILURE_LIMIT, minimum=1)
 AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 15 * 60, minimum=1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Records, and the reset after a good sign-in, are per (account, address): signing in to
+# one account clears nothing of another's failures.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt during a lock is not recorded, so it neither extends the lock nor
+# grows the stored records.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_CALLABLE = "accounts.security.login_attempt_email"
 AXES_LOCKOUT_CALLABLE = "accounts.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "accounts.security.client_address"
-AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 
 SIMPLE_JWT = {
@@ -160,14 +189,15 @@ SIMPLE_JWT = {
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
-    "SIGNING_KEY": env_str("JWT_SIGNING_KEY", SECRET_KEY),
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
 
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, also refusing tokens revoked by a password change or "sign out everywhere".
+        "accounts.authentication.RevocableJWTAuthentication",
         # Browser calls ride the session; DRF enforces the CSRF token for unsafe methods.
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -287,6 +287,11 @@ class TriggerViewSet(viewsets.GenericViewSet):
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
         if not found.user_active:
             raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
+        # A bearer token revoked by a password change or "sign out everywhere" (as
+        # accounts' RevocableJWTAuthentication refuses it elsewhere); a session has no token.
+        token = self.request.auth
+        if token is not None and token.get("generation", 0) != found.token_generation:
+            raise AuthenticationFailed("Token has been revoked; sign in again.", code="token_not_valid")
         if found.trigger is None:
             raise Http404(f"No {Trigger._meta.object_name} matches the given query.")
         return found.trigger

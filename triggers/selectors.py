@@ -18,7 +18,7 @@ _PAYLOAD = Trigger._meta.get_field("api_payload")
 # deleted or deactivated (401, as simplejwt's own user look-up does) without a query
 # of its own; the LEFT JOIN on (id, owner) scopes the trigger to its owner.
 _OWN_TRIGGER = f"""
-    SELECT u.is_active, {", ".join(f"t.{column}" for column in _COLUMNS)}
+    SELECT u.is_active, u.token_generation, {", ".join(f"t.{column}" for column in _COLUMNS)}
     FROM {get_user_model()._meta.db_table} AS u
     LEFT JOIN {Trigger._meta.db_table} AS t ON t.owner_id = u.id AND t.id = %s
     WHERE u.id = %s
@@ -32,6 +32,8 @@ class OwnTrigger:
     user_exists: bool
     user_active: bool
     trigger: Trigger | None
+    # The user's token generation: a token issued under an earlier one is revoked.
+    token_generation: int = 0
 
 
 def trigger_of_user(*, user_id: int, trigger_id: uuid.UUID | None) -> OwnTrigger:
@@ -45,10 +47,10 @@ def trigger_of_user(*, user_id: int, trigger_id: uuid.UUID | None) -> OwnTrigger
         row = cursor.fetchone()
     if row is None:
         return OwnTrigger(user_exists=False, user_active=False, trigger=None)
-    is_active, *values = row
+    is_active, generation, *values = row
     if values[0] is None:
-        return OwnTrigger(user_exists=True, user_active=is_active, trigger=None)
+        return OwnTrigger(user_exists=True, user_active=is_active, trigger=None, token_generation=generation)
     fields = dict(zip(_COLUMNS, values, strict=True))
     fields["api_payload"] = _PAYLOAD.from_db_value(fields["api_payload"], None, connection)
     trigger = Trigger.from_db(connection.alias, _COLUMNS, list(fields.values()))
-    return OwnTrigger(user_exists=True, user_active=is_active, trigger=trigger)
+    return OwnTrigger(user_exists=True, user_active=is_active, trigger=trigger, token_generation=generation)

@@ -96,11 +96,33 @@ def test_logout_ends_the_session_and_redirects_to_the_login_page(client, owner: 
     client.post(LOGIN, {"username": owner.email, "password": PASSWORD})
     assert "_auth_user_id" in client.session
 
-    response = client.get("/logout")
+    response = client.post("/logout")
 
     assert response.status_code == 302
     assert response["Location"] == LOGIN
     assert "_auth_user_id" not in client.session
+
+
+def test_a_get_of_logout_signs_nobody_out_and_asks_instead(client, owner: User) -> None:
+    # A GET can come from any page elsewhere (an image tag): it must not end the session.
+    client.force_login(owner)
+
+    response = client.get("/logout")
+
+    assert response.status_code == 200
+    assert client.session["_auth_user_id"] == str(owner.pk)
+    page = response.content.decode()
+    assert '<form method="post" action="/logout">' in page
+    assert "csrfmiddlewaretoken" in page
+
+
+def test_every_page_header_logs_out_with_a_posted_form(client, owner: User) -> None:
+    client.force_login(owner)
+
+    page = client.get("/auth/password").content.decode()
+
+    assert '<form class="logout-form" method="post" action="/logout">' in page
+    assert 'href="/logout"' not in page
 
 
 @pytest.mark.urls("accounts.tests.probe_urls")
@@ -108,7 +130,7 @@ def test_after_logout_pages_need_a_new_sign_in(client, owner: User) -> None:
     client.force_login(owner)
     assert client.get("/probe/page").status_code == 200
 
-    client.get("/logout")
+    client.post("/logout")
 
     assert client.get("/probe/page").status_code == 302
 

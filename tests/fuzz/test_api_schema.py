@@ -38,6 +38,7 @@ from triggers.schedules import parse_cron
 from triggers.services import trigger_create, trigger_fire
 
 MAX_EXAMPLES = 100
+FUZZ_PASSWORD = "fuzzing-Passphrase-4821"
 
 # What ran, for the summary printed at the end of the session (tests/fuzz/conftest.py).
 CASES: Counter[str] = Counter()
@@ -178,6 +179,11 @@ def _meets_the_unwritten_rules(case: schemathesis.Case) -> None:
         if "timezone" in body and body["timezone"] not in available_timezones():
             del body["timezone"]
         case.body = body
+    elif path.startswith("/api/v1/auth/password"):
+        body = {**case.body, "current_password": FUZZ_PASSWORD}
+        if isinstance(body.get("new_password"), str):
+            body["new_password"] = body["new_password"][: 128 - len(STRONG_PASSWORD_SUFFIX)] + STRONG_PASSWORD_SUFFIX
+        case.body = body
 
 
 def _count_checks(context: schemathesis.HookContext, case: Any, response: Any, results: list[Any]) -> None:
@@ -191,7 +197,7 @@ class FuzzUser:
     """The user the fuzzer acts as, with one object of each kind to aim path ids at."""
 
     def __init__(self) -> None:
-        self.user = User.objects.create_user(email="fuzzer@example.com", password="fuzzing-Passphrase-4821")
+        self.user = User.objects.create_user(email="fuzzer@example.com", password=FUZZ_PASSWORD)
         self.token = str(RefreshToken.for_user(self.user).access_token)
         self.objects: dict[str, str] = {}
 
@@ -275,6 +281,11 @@ def test_every_operation_conforms_to_the_schema(case: schemathesis.Case, fuzz_us
     from axes.models import AccessAttempt
 
     AccessAttempt.objects.all().delete()
+    # A password change or "sign out everywhere" that succeeded revoked the user's token;
+    # each case starts from the same password and a valid token again.
+    fuzz_user.user.set_password(FUZZ_PASSWORD)
+    fuzz_user.user.token_generation = 0
+    fuzz_user.user.save(update_fields=["password", "token_generation"])
     # Applied here, not in a generation hook, so that every phase's cases (examples, coverage,
     # fuzzing) get it and a failure report shows the request exactly as sent.
     _meets_the_unwritten_rules(case)

@@ -18,6 +18,7 @@ from typing import Any
 import jwt
 import pytest
 from django.conf import settings
+from django.db.models import F
 from django.http import HttpResponse
 from django.middleware.csrf import _get_new_csrf_string
 from django.test import Client
@@ -25,6 +26,8 @@ from django.utils.timezone import now
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
+from accounts.tokens import refresh_token_for
+from conftest import PASSWORD
 from eventlogs.models import EventLog
 from tests.security.conftest import OwnedObjects
 from tests.security.routes import ALL_METHODS, PUBLIC_PATHS, UNSAFE_METHODS, Route, all_routes
@@ -71,6 +74,20 @@ ACCEPTED = {
     ("trigger-test", "POST"): ({}, 302),
     ("trigger-pause", "POST"): ({}, 302),
     ("trigger-resume", "POST"): ({}, 302),
+    ("api-password", "POST"): ({"current_password": PASSWORD, "new_password": "matrix-Changed-passphrase-61"}, 204),
+    ("api-logout-everywhere", "POST"): (None, 204),
+    (
+        "password-change",
+        "POST",
+    ): (
+        {
+            "old_password": PASSWORD,
+            "new_password1": "matrix-Changed-passphrase-61",
+            "new_password2": "matrix-Changed-passphrase-61",
+        },
+        302,
+    ),
+    ("logout-everywhere", "POST"): ({}, 302),
 }
 
 
@@ -146,6 +163,10 @@ def test_the_matrix_sees_every_product_route() -> None:
         "/api/v1/event_logs",
         "/api/v1/event_logs/aggregated",
         "/api/v1/event_logs/event_logs_html",
+        "/auth/password",
+        "/auth/logout-everywhere",
+        "/api/v1/auth/password",
+        "/api/v1/auth/logout-everywhere",
     }
     assert expected <= templates, expected - templates
     # Each entry of the public allow-list still names a route; a stale entry could hide a new one.
@@ -204,6 +225,10 @@ def _bad_token(kind: str, owner: User, other_user: User) -> str | None:
         token = str(AccessToken.for_user(other_user))
         User.objects.filter(pk=other_user.pk).update(is_active=False)
         return token
+    if kind == "revoked (password changed or signed out everywhere)":
+        token = str(refresh_token_for(user=owner).access_token)
+        User.objects.filter(pk=owner.pk).update(token_generation=F("token_generation") + 1)
+        return token
     if kind == "deleted user":
         doomed = User.objects.create_user(email="doomed@example.com", password="x-Very-long-passw0rd")
         token = str(AccessToken.for_user(doomed))
@@ -222,6 +247,7 @@ BAD_TOKENS = [
     "malformed",
     "inactive user",
     "deleted user",
+    "revoked (password changed or signed out everywhere)",
 ]
 
 
@@ -243,8 +269,6 @@ def test_every_api_route_refuses_a_bad_token(
 
 @pytest.mark.django_db
 def test_a_refresh_token_is_refused_after_logout_and_after_rotation(client: Client, owner: User) -> None:
-    from conftest import PASSWORD
-
     pair = client.post(
         "/api/v1/auth/token", {"email": owner.email, "password": PASSWORD}, content_type="application/json"
     )
@@ -254,9 +278,6 @@ def test_a_refresh_token_is_refused_after_logout_and_after_rotation(client: Clie
     rotated = client.post("/api/v1/auth/token/refresh", {"refresh": first_refresh}, content_type="application/json")
     assert rotated.status_code == 200
     second_refresh = rotated.json()["refresh"]
-    # Rotation blacklists the refresh token it consumed.
-    reused = client.post("/api/v1/auth/token/refresh", {"refresh": first_refresh}, content_type="application/json")
-    assert reused.status_code == 401
 
     logout = client.post("/api/v1/auth/logout", {"refresh": second_refresh}, content_type="application/json")
     assert logout.status_code == 200
@@ -265,6 +286,10 @@ def test_a_refresh_token_is_refused_after_logout_and_after_rotation(client: Clie
     )
     assert after_logout.status_code == 401
     assert "detail" in after_logout.json()
+    # Rotation blacklisted the refresh token it consumed (a replay also revokes its family:
+    # accounts/tests/test_revocation.py).
+    reused = client.post("/api/v1/auth/token/refresh", {"refresh": first_refresh}, content_type="application/json")
+    assert reused.status_code == 401
 
 
 @pytest.mark.django_db
@@ -408,8 +433,6 @@ def test_no_listing_shows_another_users_data_or_a_password_hash(
 
 @pytest.mark.django_db
 def test_auth_responses_never_contain_a_password_hash(client: Client, owner: User) -> None:
-    from conftest import PASSWORD
-
     registered = client.post(
         "/api/v1/auth/register",
         {"email": "new-person@example.com", "password": "a-long-and-Unusual-passphrase-42"},

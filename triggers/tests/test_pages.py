@@ -342,7 +342,7 @@ def test_it_shows_a_trigger_with_schedule_next_firing_expiry_and_events(browser:
     assert "5 Mar 2026, 12:00:00" in html  # expires
     assert "This trigger has not fired in the last 48 hours." in html
     assert "Fire now" not in html  # only API triggers take a payload here
-    assert html.count("csrfmiddlewaretoken") == 2  # pause and test
+    assert html.count("csrfmiddlewaretoken") == 3  # pause, test, and the header's log out
 
 
 def test_it_fires_an_api_trigger_from_its_page_and_shows_the_event_in_the_users_zone(
