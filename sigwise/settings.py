@@ -196,6 +196,8 @@ SIMPLE_JWT = {
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # API keys (Bearer sw_…) first: simplejwt's class answers 401 to any bearer that is not a JWT.
+        "accounts.authentication.ApiKeyAuthentication",
         # simplejwt's, also refusing tokens revoked by a password change or "sign out everywhere".
         "accounts.authentication.RevocableJWTAuthentication",
         # Browser calls ride the session; DRF enforces the CSRF token for unsafe methods.

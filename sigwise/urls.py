@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/auth/", include("accounts.api_urls")),
+    path("api/v1/", include("accounts.api_keys_urls")),
     path("api/v1/", include("triggers.api_urls")),
     path("api/v1/", include("eventlogs.api_urls")),
     path("", include("accounts.urls")),
