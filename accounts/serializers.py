@@ -121,3 +121,7 @@ class ApiKeyCreatedSerializer(ApiKeyOutputSerializer):
     class Meta(ApiKeyOutputSerializer.Meta):
         fields = [*ApiKeyOutputSerializer.Meta.fields, "key"]
         read_only_fields = fields
+
+
+class AccountDeleteInputSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)

@@ -125,3 +125,35 @@ def api_key_touch(*, key_id: uuid.UUID, last_used_at: datetime | None) -> None:
         return
     stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=at - API_KEY_TOUCH_INTERVAL)
     ApiKey.objects.filter(stale, pk=key_id).update(last_used_at=at)
+
+
+def user_update_profile(*, user: User, email: str, timezone: str) -> User:
+    """Change the address and zone (the caller has checked the password for a new address).
+
+    Raises ``ValidationError`` keyed ``email`` when another account has the address.
+    """
+    email = User.objects.normalize_email(email)
+    if email != user.email and user_email_taken(email=email):
+        raise ValidationError({"email": ["An account with this email already exists."]})
+    user.email, user.timezone = email, timezone
+    user.full_clean(exclude=["password"])
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "timezone"])
+    except IntegrityError:
+        raise ValidationError({"email": ["An account with this email already exists."]}) from None
+    return user
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete the account with its triggers, event logs and API keys, in one transaction.
+
+    The user's triggers are locked first: the dispatcher claims due triggers with
+    ``SKIP LOCKED``, so from then on it passes them by, and a firing it already holds
+    commits before they go. Sessions and JWTs need no sweep: they name a user id
+    that no longer resolves, so their next request is anonymous (401).
+    """
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    list(user.triggers.select_for_update().values_list("pk", flat=True))
+    user.delete()

@@ -10,4 +10,6 @@ urlpatterns = [
     re_path(r"^auth/password/?$", views.PasswordChangePage.as_view(), name="password-change"),
     re_path(r"^auth/logout-everywhere/?$", views.SignOutEverywhereView.as_view(), name="logout-everywhere"),
     re_path(r"^logout/?$", views.signout, name="logout"),
+    re_path(r"^settings/?$", views.settings_page, name="settings"),
+    re_path(r"^settings/delete-account/?$", views.DeleteAccountView.as_view(), name="delete-account"),
 ]

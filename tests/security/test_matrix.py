@@ -90,6 +90,9 @@ ACCEPTED = {
     ("logout-everywhere", "POST"): ({}, 302),
     ("api-keys", "POST"): ({"name": "made-in-matrix", "scope": "fire"}, 201),
     ("api-key-detail", "DELETE"): (None, 204),
+    ("api-me", "DELETE"): ({"password": PASSWORD}, 204),
+    ("settings", "POST"): ({"action": "create_key", "name": "made-in-matrix", "scope": "fire"}, 200),
+    ("delete-account", "POST"): ({"confirmation": "owner@example.com", "password": PASSWORD}, 302),
 }
 
 
