@@ -1,12 +1,24 @@
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.forms import PasswordChangeForm
-from django.contrib.auth.views import LoginView, PasswordChangeView
+from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.views import (
+    INTERNAL_RESET_SESSION_TOKEN,
+    LoginView,
+    PasswordChangeView,
+    PasswordResetCompleteView,
+    PasswordResetConfirmView,
+    PasswordResetDoneView,
+    PasswordResetView,
+)
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -23,7 +35,8 @@ from accounts.forms import (
     ProfileForm,
     RegisterForm,
 )
-from accounts.security import rate_limited_per_address
+from accounts.models import User
+from accounts.security import client_address, rate_limited_per_address
 from accounts.selectors import api_key_of_user, api_keys_of_user
 from accounts.services import (
     api_key_create,
@@ -177,3 +190,56 @@ class DeleteAccountView(View):
         logout(request)
         messages.success(request, "Your account and everything in it are deleted.")
         return redirect("/auth/login")
+
+
+def _count_reset_request(kind: str, value: str) -> int:
+    """This hour's reset requests for ``value``: one counter per hour, shared by every worker."""
+    key = f"password-reset:{kind}:{hashlib.sha256(value.encode()).hexdigest()}:{int(time.time() // 3600)}"
+    cache.add(key, 0, timeout=3600)
+    return cache.incr(key)
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetPage(PasswordResetView):
+    """Django's reset request, limited per client and per address. The answer is the same
+    whether or not the address has an account, and whether or not its limit is spent."""
+
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = "/auth/password-reset/sent"
+
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
+        if _count_reset_request("client", client_address(self.request)) > settings.PASSWORD_RESET_CLIENT_LIMIT:
+            response = render(self.request, "accounts/rate_limited.html", {"retry_after": 3600}, status=429)
+            response["Retry-After"] = "3600"
+            return response
+        email = User.objects.normalize_email(form.cleaned_data["email"])
+        if _count_reset_request("account", email) > settings.PASSWORD_RESET_ACCOUNT_LIMIT:
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetSentPage(PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetConfirmPage(PasswordResetConfirmView):
+    """Django's link check; the new password is set through the service that also revokes
+    every token, key and session."""
+
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = "/auth/reset/done"
+    post_reset_login = False
+
+    def form_valid(self, form: SetPasswordForm) -> HttpResponse:
+        user_change_password(user=form.user, new_password=form.cleaned_data["new_password1"])
+        self.request.session.pop(INTERNAL_RESET_SESSION_TOKEN, None)
+        return HttpResponseRedirect(self.get_success_url())
+
+
+@method_decorator(login_not_required, name="dispatch")
+class PasswordResetCompletePage(PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
