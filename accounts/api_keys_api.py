@@ -10,7 +10,8 @@ import uuid
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -54,7 +55,16 @@ class ApiKeyListApi(APIView):
 
 @extend_schema(tags=["api-keys"])
 class ApiKeyDetailApi(APIView):
-    @extend_schema(summary="Revoke an API key: its next request is a 401", responses={204: None, 401: UNAUTHENTICATED})
+    @extend_schema(
+        summary="Revoke an API key: its next request is a 401",
+        parameters=[OpenApiParameter("key_id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
+        responses={
+            204: None,
+            401: UNAUTHENTICATED,
+            403: OpenApiResponse(OpenApiTypes.OBJECT, description="Sent with an API key: keys cannot manage keys."),
+            404: OpenApiResponse(OpenApiTypes.OBJECT, description="No API key of yours has this id."),
+        },
+    )
     def delete(self, request: Request, key_id: str) -> Response:
         try:
             key = api_key_of_user(user=request.user, key_id=uuid.UUID(key_id))

@@ -125,3 +125,7 @@ class ApiKeyCreatedSerializer(ApiKeyOutputSerializer):
 
 class AccountDeleteInputSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+
+
+class ClosedApiKeyInputSchema(ClosedRegisterInputSchema):
+    target_class = ApiKeyInputSerializer
