@@ -3,8 +3,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.http import HttpRequest
 
-from accounts.models import User
+from accounts.models import ApiKey, User
 
 
 class SigwiseUserCreationForm(UserCreationForm):
@@ -34,3 +35,18 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "timezone", "password1", "password2")}),)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Operators can see and revoke (delete) keys; the keys themselves exist nowhere to show."""
+
+    list_display = ("name", "user", "scope", "prefix", "created_at", "last_used_at")
+    list_filter = ("scope",)
+    search_fields = ("name", "user__email", "prefix")
+    list_select_related = ("user",)
+    readonly_fields = ("user", "name", "scope", "trigger_id", "prefix", "generation", "created_at", "last_used_at")
+    exclude = ("digest",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a key is shown once to its owner, so only they create it

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate, update_session_auth_hash
+from django.contrib.auth import authenticate, logout, update_session_auth_hash
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -22,6 +22,7 @@ from rest_framework_simplejwt.views import TokenBlacklistView, TokenObtainPairVi
 
 from accounts.security import lockout_response
 from accounts.serializers import (
+    AccountDeleteInputSerializer,
     PasswordChangeInputSerializer,
     RegisterInputSerializer,
     RegisterOutputSerializer,
@@ -29,7 +30,7 @@ from accounts.serializers import (
     TokenRefreshInputSerializer,
     UserOutputSerializer,
 )
-from accounts.services import user_change_password, user_register, user_sign_out_everywhere
+from accounts.services import user_change_password, user_delete, user_register, user_sign_out_everywhere
 from accounts.tokens import refresh_token_for
 
 # The error answers every endpoint here can give, so the schema (and clients generated
@@ -168,4 +169,26 @@ class LogoutEverywhereApi(APIView):
     def post(self, request: Request) -> Response:
         user_sign_out_everywhere(user=request.user)
         _keep_this_session(request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    @extend_schema(
+        request=AccountDeleteInputSerializer,
+        responses={204: None, **BODY_ERRORS, 401: UNAUTHENTICATED, 429: TOO_MANY},
+        summary="Delete your account with every trigger, event log and API key",
+        description="400 names `password` when it is not your current password (counted as a failed sign-in).",
+    )
+    def delete(self, request: Request) -> Response:
+        payload = AccountDeleteInputSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        user = request.user
+        checked = authenticate(request, email=user.email, password=payload.validated_data["password"])
+        if getattr(request, "axes_locked_out", False):
+            return lockout_response(request)
+        if checked is None or checked.pk != user.pk:
+            raise serializers.ValidationError({"password": ["This is not your current password."]})
+        user_delete(user=user)
+        if isinstance(request.successful_authenticator, SessionAuthentication):
+            logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,6 +5,7 @@ from django.urls import re_path
 from accounts.api import (
     LogoutApi,
     LogoutEverywhereApi,
+    MeApi,
     PasswordChangeApi,
     RegisterApi,
     TokenObtainApi,
@@ -18,4 +19,5 @@ urlpatterns = [
     re_path(r"^logout/?$", LogoutApi.as_view(), name="api-logout"),
     re_path(r"^logout-everywhere/?$", LogoutEverywhereApi.as_view(), name="api-logout-everywhere"),
     re_path(r"^password/?$", PasswordChangeApi.as_view(), name="api-password"),
+    re_path(r"^me/?$", MeApi.as_view(), name="api-me"),
 ]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+import uuid
 import zoneinfo
 from collections.abc import Iterator
 from typing import Any
@@ -109,3 +111,52 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def zoneinfo(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.timezone)
+
+
+API_KEY_PREFIX = "sw_"
+
+
+class ApiKey(models.Model):
+    """A named credential for scripts: ``Authorization: Bearer sw_…``.
+
+    Only the SHA-256 of the key is stored. A key is 256 random bits, so a fast hash is
+    enough (nothing to guess from a dictionary) and lets the fire path find the key by
+    an indexed equality. ``trigger_id`` limits a ``fire`` key to one trigger; it is a
+    plain UUID, not a foreign key, because accounts depends on no domain app: a key
+    whose trigger was deleted simply finds nothing to fire.
+    """
+
+    class Scope(models.TextChoices):
+        FULL = "full", "Full: the whole API except keys and the password"
+        FIRE = "fire", "Fire: only POST …/fire and …/test"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=8, choices=Scope.choices)
+    trigger_id = models.UUIDField(null=True, blank=True, help_text="The one trigger a fire key may fire, if limited.")
+    digest = models.CharField(max_length=64, unique=True, editable=False, help_text="SHA-256 of the key, hex.")
+    prefix = models.CharField(max_length=12, editable=False, help_text="The key's first characters, to recognise it.")
+    # The user's token generation at creation: a password change or "sign out
+    # everywhere" raises it, and every key made before stops working with the JWTs.
+    generation = models.PositiveIntegerField(editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # GET /api-keys and the settings page: WHERE user_id = ? ORDER BY created_at DESC.
+            models.Index(fields=["user", "-created_at"], name="apikey_user_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest_of(raw_key: str) -> str:
+        return hashlib.sha256(raw_key.encode()).hexdigest()
+
+    @property
+    def is_current(self) -> bool:
+        return self.generation == self.user.token_generation

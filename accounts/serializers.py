@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.models import User, validate_timezone
+from accounts.models import ApiKey, User, validate_timezone
 from accounts.tokens import refresh_token_for, refresh_token_rotate
 
 
@@ -92,3 +92,40 @@ class ClosedRegisterInputSchema(OpenApiSerializerExtension):
         schema = auto_schema._map_basic_serializer(self.target, direction)
         schema["additionalProperties"] = False
         return schema
+
+
+class ApiKeyInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    scope = serializers.ChoiceField(choices=ApiKey.Scope.choices)
+    trigger = serializers.UUIDField(required=False, allow_null=True, help_text="Limit a fire key to this trigger.")
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class ApiKeyOutputSerializer(serializers.ModelSerializer):
+    trigger = serializers.UUIDField(source="trigger_id", allow_null=True, read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "scope", "trigger", "prefix", "created_at", "last_used_at"]
+        read_only_fields = fields
+
+
+class ApiKeyCreatedSerializer(ApiKeyOutputSerializer):
+    key = serializers.CharField(read_only=True, help_text="The key itself, shown this once: store it now.")
+
+    class Meta(ApiKeyOutputSerializer.Meta):
+        fields = [*ApiKeyOutputSerializer.Meta.fields, "key"]
+        read_only_fields = fields
+
+
+class AccountDeleteInputSerializer(serializers.Serializer):
+    password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
+
+
+class ClosedApiKeyInputSchema(ClosedRegisterInputSchema):
+    target_class = ApiKeyInputSerializer

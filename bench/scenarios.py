@@ -137,10 +137,23 @@ def _api_triggers(context: Context, token: str, count: int) -> list[str]:
     return identifiers
 
 
-def fire(context: Context, *, clients: int, label: str) -> LoadResult:
-    """``clients`` closed-loop clients firing 8 API triggers of one user (round robin)."""
+def _fire_key(context: Context, token: str) -> str:
+    """A new ``fire`` API key of the token's user, from the real endpoint."""
+    status, body = _http_json(
+        f"{context.base_url}/api/v1/api-keys", method="POST", token=token, body={"name": "bench", "scope": "fire"}
+    )
+    if status != 201:
+        raise RuntimeError(f"POST /api/v1/api-keys answered {status}: {body}")
+    return body["key"]
+
+
+def fire(context: Context, *, clients: int, label: str, with_api_key: bool = False) -> LoadResult:
+    """``clients`` closed-loop clients firing 8 API triggers of one user (round robin), with
+    the user's JWT or, ``with_api_key``, a fire key of theirs."""
     _user, token = owner_with_token(context, f"fire-{clients}")
     triggers = _api_triggers(context, token, 8)
+    if with_api_key:
+        token = _fire_key(context, token)
     body = json.dumps({"order": 1234, "status": "paid", "amount": "19.99"}).encode()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Accept": "application/json"}
     paths = [f"/api/v1/triggers/{identifier}/fire" for identifier in triggers]
@@ -182,6 +195,18 @@ def scenario_fire(context: Context) -> list[Row]:
             _load_row_text(result),
             met,
             result.summary(),
+        )
+    )
+    jwt_rate = result.rate
+    result = fire(context, clients=32, label="fire_32_api_key", with_api_key=True)
+    share = result.rate / jwt_rate if jwt_rate else 0.0
+    rows.append(
+        Row(
+            f"API fire with an API key, 32 clients, {seconds:g} s",
+            "≥ 95 % of the JWT rate, 0 errors",
+            f"{_load_row_text(result)}; {share:.0%} of the JWT rate",
+            share >= 0.95 and result.errors == 0,
+            {**result.summary(), "share_of_jwt_rate": share},
         )
     )
     result = fire(context, clients=8, label="fire_8")

@@ -10,6 +10,8 @@ import os
 import secrets
 import zoneinfo
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -126,3 +128,38 @@ def development_secret_key(path: Path) -> str:
     finally:
         draft.unlink()
     return path.read_text().strip()
+
+
+def env_email(name: str) -> dict[str, Any]:
+    """Django's SMTP settings from a URL such as ``smtp://user:pass@host:587?tls=true``
+    (``smtps://`` for implicit TLS, ``ssl=true`` also), or ``{}`` when unset. User and
+    password may be percent-encoded."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return {}
+    url = urlsplit(value)
+    if url.scheme not in ("smtp", "smtps") or not url.hostname:
+        raise ImproperlyConfigured(f"{name} must look like smtp://user:password@host:587?tls=true")
+    query = {key: values[-1].lower() for key, values in parse_qs(url.query).items()}
+    unknown = set(query) - {"tls", "ssl", "timeout"}
+    if unknown or any(query.get(flag, "false") not in _TRUE | _FALSE for flag in ("tls", "ssl")):
+        raise ImproperlyConfigured(f"{name} takes only ?tls=true, ?ssl=true and ?timeout=<seconds>")
+    use_ssl = url.scheme == "smtps" or query.get("ssl") in _TRUE
+    use_tls = query.get("tls") in _TRUE
+    if use_ssl and use_tls:
+        raise ImproperlyConfigured(f"{name}: choose tls (STARTTLS) or ssl (implicit TLS), not both")
+    try:
+        port = url.port or (465 if use_ssl else 587 if use_tls else 25)
+        timeout = int(query["timeout"]) if "timeout" in query else 10
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has a port or timeout that is not a number") from None
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": url.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(url.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(url.password or ""),
+        "EMAIL_USE_TLS": use_tls,
+        "EMAIL_USE_SSL": use_ssl,
+        "EMAIL_TIMEOUT": timeout,
+    }

@@ -17,6 +17,7 @@ from sigwise.embedded_db import embedded_database
 from sigwise.env import (
     development_secret_key,
     env_bool,
+    env_email,
     env_int,
     env_list,
     env_rate,
@@ -200,6 +201,8 @@ SIMPLE_JWT = {
 # --- REST API -------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # API keys (Bearer sw_…) first: simplejwt's class answers 401 to any bearer that is not a JWT.
+        "accounts.authentication.ApiKeyAuthentication",
         # simplejwt's, also refusing tokens revoked by a password change or "sign out everywhere".
         "accounts.authentication.RevocableJWTAuthentication",
         # Browser calls ride the session; DRF enforces the CSRF token for unsafe methods.
@@ -252,6 +255,28 @@ EVENT_LOG_ARCHIVE_AFTER = timedelta(seconds=env_int("EVENT_LOG_ARCHIVE_AFTER_SEC
 EVENT_LOG_DELETE_AFTER = timedelta(seconds=env_int("EVENT_LOG_DELETE_AFTER_SECONDS", 48 * 3600, minimum=1))
 if EVENT_LOG_DELETE_AFTER <= EVENT_LOG_ARCHIVE_AFTER:
     raise ImproperlyConfigured("EVENT_LOG_DELETE_AFTER_SECONDS must be longer than EVENT_LOG_ARCHIVE_AFTER_SECONDS")
+
+# --- Email (password reset) -------------------------------------------------------------
+# EMAIL_URL, such as smtp://user:password@host:587?tls=true (sigwise/env.py reads it);
+# without it mail is written to the console, the web process's log (tests use Django's
+# locmem outbox).
+EMAIL_URL = env_str("EMAIL_URL")
+_email = env_email("EMAIL_URL")
+EMAIL_BACKEND = _email.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _email.get("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Sigwise <sigwise@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A reset link works for an hour, once (its token covers the password hash and last login).
+PASSWORD_RESET_TIMEOUT = 3600
+# Reset requests per hour: for one address (anyone may ask for it) and from one client.
+PASSWORD_RESET_ACCOUNT_LIMIT = env_int("PASSWORD_RESET_ACCOUNT_LIMIT", 3, minimum=1)
+PASSWORD_RESET_CLIENT_LIMIT = env_int("PASSWORD_RESET_CLIENT_LIMIT", 10, minimum=1)
 
 # --- Internationalisation and time ---------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -24,6 +24,7 @@ urlpatterns = [
         name="swagger-ui",
     ),
     path("api/v1/auth/", include("accounts.api_urls")),
+    path("api/v1/", include("accounts.api_keys_urls")),
     path("api/v1/", include("triggers.api_urls")),
     path("api/v1/", include("eventlogs.api_urls")),
     path("", include("accounts.urls")),

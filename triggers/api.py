@@ -27,11 +27,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
+from accounts.authentication import ApiKeyCaller, ApiKeyStatelessAuthentication, api_key_refusal, check_api_key
+from accounts.services import api_key_touch
 from eventlogs.models import EventLog
 from eventlogs.pagination import StrictPageSizeMixin
 from eventlogs.serializers import DetailSerializer
 from triggers.models import Trigger
-from triggers.selectors import trigger_of_user
+from triggers.selectors import trigger_of_api_key, trigger_of_user
 from triggers.serializers import (
     IDEMPOTENCY_KEY_PATTERN,
     FiredEventOutputSerializer,
@@ -235,7 +237,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
         request=OpenApiTypes.OBJECT,
         # The same schemes as every endpoint; named, because the stateless JWT class below
         # would otherwise be a second "jwtAuth" component.
-        auth=[{"jwtAuth": []}, {"cookieAuth": []}],
+        auth=[{"apiKeyAuth": []}, {"jwtAuth": []}, {"cookieAuth": []}],
         parameters=[
             OpenApiParameter(
                 "Idempotency-Key",
@@ -257,12 +259,13 @@ class TriggerViewSet(viewsets.GenericViewSet):
             ),
         },
     )
-    # The hottest endpoint. simplejwt's stateless authentication reads no user row:
-    # ``_own_trigger`` reads the user's state together with the trigger in one query.
+    # The hottest endpoint. simplejwt's stateless authentication reads no user row, nor
+    # does the key's: ``_own_trigger`` reads the user's (or key's) state together with
+    # the trigger in one query.
     @action(
         detail=True,
         methods=["post"],
-        authentication_classes=[JWTStatelessUserAuthentication, SessionAuthentication],
+        authentication_classes=[ApiKeyStatelessAuthentication, JWTStatelessUserAuthentication, SessionAuthentication],
     )
     def fire(self, request: Request, pk: str | None = None) -> Response:
         trigger = self._own_trigger(pk)
@@ -295,6 +298,8 @@ class TriggerViewSet(viewsets.GenericViewSet):
             trigger_id = uuid.UUID(str(pk))
         except ValueError:
             trigger_id = None
+        if isinstance(self.request.user, ApiKeyCaller):
+            return self._key_trigger(pk, trigger_id)
         found = trigger_of_user(user_id=self.request.user.pk, trigger_id=trigger_id)
         if not found.user_exists:
             raise AuthenticationFailed(_("User not found"), code="user_not_found")
@@ -305,6 +310,23 @@ class TriggerViewSet(viewsets.GenericViewSet):
         token = self.request.auth
         if token is not None and token.get("generation", 0) != found.token_generation:
             raise AuthenticationFailed("Token has been revoked; sign in again.", code="token_not_valid")
+        if found.trigger is None:
+            raise Http404(f"No {Trigger._meta.object_name} matches the given query.")
+        return found.trigger
+
+    def _key_trigger(self, pk: str | None, trigger_id: uuid.UUID | None) -> Trigger:
+        """``_own_trigger`` for an API key: 401 for a bad key, 403 for a key limited to another trigger."""
+        found = trigger_of_api_key(key_digest=self.request.user.digest, trigger_id=trigger_id)
+        check_api_key(
+            key_exists=found.key_exists,
+            user_active=found.user_active,
+            key_generation=found.key_generation,
+            user_generation=found.user_generation,
+        )
+        refusal = api_key_refusal(scope="fire", key_trigger_id=found.key_trigger_id, url_name="api-trigger-fire", pk=pk)
+        if refusal is not None:
+            raise PermissionDenied(refusal)
+        api_key_touch(key_id=found.key_id, last_used_at=found.key_last_used_at)
         if found.trigger is None:
             raise Http404(f"No {Trigger._meta.object_name} matches the given query.")
         return found.trigger

@@ -136,7 +136,10 @@ class TriggerForm(forms.Form):
         self.instance = instance
         kwargs.setdefault("initial", self._initial())
         super().__init__(*args, **kwargs)
-        zone_hint = f"In your time zone, {owner.timezone}."
+        # Said beside every field read without an offset, with the time there now, so a
+        # user whose zone is not the one they think sees it before saving.
+        local_now = django_timezone.localtime(django_timezone.now(), owner.zoneinfo)
+        zone_hint = f"In your time zone, {owner.timezone}, where it is now {local_now:%d %b %Y, %H:%M}."
         for name in _DATETIME_FIELDS:
             help_text = self.fields[name].help_text
             self.fields[name].help_text = f"{help_text} {zone_hint}".strip()

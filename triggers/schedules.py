@@ -24,6 +24,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
+from accounts.timezones import canonical_timezone
+
 ONCE, INTERVAL, CRON = "once", "interval", "cron"
 _KEYS = {ONCE: {"run_at"}, INTERVAL: {"interval_seconds", "start_at"}, CRON: {"cron", "timezone"}}
 _KIND_BY_KEY = {"run_at": ONCE, "interval_seconds": INTERVAL, "cron": CRON}
@@ -195,6 +197,9 @@ def schedule_from_details(
         else:
             if not spec.can_fire():
                 errors["cron"] = ["This expression never fires: no month it names has that day of the month."]
+    if isinstance(zone, str):
+        # Any letter case is the same zone; it is stored in the zone database's spelling.
+        zone = canonical_timezone(zone) or zone
     if not isinstance(zone, str) or not _is_zone(zone):
         errors["timezone"] = ["Must be an IANA time zone name, such as Asia/Kolkata."]
     _raise_if(errors)

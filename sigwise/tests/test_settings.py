@@ -253,3 +253,35 @@ def test_database_prepared_statements_switches_binding_and_preparing(raw: str | 
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_email_url_gives_djangos_smtp_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sigwise.env import env_email
+
+    monkeypatch.setenv("EMAIL_URL", "smtp://mailer%40example.com:p%2Fss@mail.example.com:587?tls=true")
+    assert env_email("EMAIL_URL") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.com",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "mailer@example.com",
+        "EMAIL_HOST_PASSWORD": "p/ss",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+        "EMAIL_TIMEOUT": 10,
+    }
+    monkeypatch.setenv("EMAIL_URL", "smtps://relay.example.com")
+    assert env_email("EMAIL_URL")["EMAIL_PORT"] == 465
+    assert env_email("EMAIL_URL")["EMAIL_USE_SSL"] is True
+    monkeypatch.delenv("EMAIL_URL")
+    assert env_email("EMAIL_URL") == {}
+
+
+@pytest.mark.parametrize(
+    "value", ["http://mail.example.com", "smtp://", "smtp://host?tls=maybe", "smtp://host?tls=1&ssl=1", "smtp://h:x"]
+)
+def test_a_bad_email_url_stops_the_start(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from sigwise.env import env_email
+
+    monkeypatch.setenv("EMAIL_URL", value)
+    with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
+        env_email("EMAIL_URL")

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from accounts.models import User
+from accounts.models import ApiKey, User
+from accounts.services import api_key_create
 from eventlogs.models import EventLog
 from triggers.models import Trigger
 from triggers.services import trigger_create, trigger_fire
@@ -19,10 +20,11 @@ class OwnedObjects:
     api_trigger: Trigger
     scheduled_trigger: Trigger
     event: EventLog
+    api_key: ApiKey
 
     @property
     def ids(self) -> list[str]:
-        return [str(self.api_trigger.id), str(self.scheduled_trigger.id), str(self.event.id)]
+        return [str(self.api_trigger.id), str(self.scheduled_trigger.id), str(self.event.id), str(self.api_key.id)]
 
     def marks(self, owner: User) -> list[str]:
         """Strings that identify the owner's data; none may appear in another user's responses."""
@@ -44,4 +46,5 @@ def owned(owner: User) -> OwnedObjects:
         },
     )
     event = trigger_fire(trigger=api_trigger, payload={"mark": SECRET_MARK}).event
-    return OwnedObjects(api_trigger=api_trigger, scheduled_trigger=scheduled_trigger, event=event)
+    api_key = api_key_create(user=owner, name="owner-api-key-k9", scope="fire", trigger_id=api_trigger.id).key
+    return OwnedObjects(api_trigger=api_trigger, scheduled_trigger=scheduled_trigger, event=event, api_key=api_key)

@@ -27,6 +27,8 @@ PUBLIC_PATHS = {
     "sign-in page": r"^/auth/login$",
     "register page": r"^/auth/register$",
     "log out": r"^/logout$",
+    # Asking for a reset link, and the link itself (its token is the credential).
+    "password reset": r"^/auth/(password-reset|password-reset/sent|reset/{uidb64}/{token}/|reset/done)$",
     # Signing up and in; the password and "sign out everywhere" endpoints beside them are private.
     "api auth": r"^/api/v1/auth/(register|token|token/refresh|logout)$",
     # The admin has its own staff-only sign-in; it is tested by Django, not by this matrix.

@@ -88,6 +88,11 @@ ACCEPTED = {
         302,
     ),
     ("logout-everywhere", "POST"): ({}, 302),
+    ("api-keys", "POST"): ({"name": "made-in-matrix", "scope": "fire"}, 201),
+    ("api-key-detail", "DELETE"): (None, 204),
+    ("api-me", "DELETE"): ({"password": PASSWORD}, 204),
+    ("settings", "POST"): ({"action": "create_key", "name": "made-in-matrix", "scope": "fire"}, 200),
+    ("delete-account", "POST"): ({"confirmation": "owner@example.com", "password": PASSWORD}, 302),
 }
 
 
@@ -330,7 +335,9 @@ def test_every_unsafe_session_request_with_a_csrf_token_is_accepted(
     client = session_client(owner, enforce_csrf=True)
     token = _get_new_csrf_string()
     client.cookies[settings.CSRF_COOKIE_NAME] = token
-    response = send(client, route, method, route.path(str(owned.api_trigger.id)), csrf_token=token)
+    # Each object route with one of the owner's objects it serves: an API key's, or a trigger's.
+    object_id = owned.api_key.id if "key_id" in route.parameters else owned.api_trigger.id
+    response = send(client, route, method, route.path(str(object_id)), csrf_token=token)
     assert response.status_code != 403, response.content[:300]
     assert response.status_code < 500
     _, expected = ACCEPTED.get((route.name, method), (None, None))
@@ -373,9 +380,10 @@ def test_another_user_gets_404_for_every_operation_on_the_owners_objects(
 
 
 def _reach(route: Route, client: Client, object_id: str) -> int:
-    """GET when the route shows something, else POST (a page button, an API action)."""
+    """GET when the route shows something, else POST (a page button, an API action), else
+    DELETE (a route that only deletes, such as revoking an API key)."""
     status = 405
-    for method in ("GET", "POST"):
+    for method in ("GET", "POST", "DELETE"):
         if method in methods_of(route):
             status = send(client, route, method, route.path(object_id)).status_code
             if status != 405:

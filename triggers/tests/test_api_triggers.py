@@ -482,3 +482,19 @@ def test_the_openapi_schema_validates_without_warnings(tmp_path) -> None:
     schema = (tmp_path / "schema.yaml").read_text()
     assert "/api/v1/triggers/{id}/fire/" in schema
     assert "Idempotency-Key" in schema
+
+
+@pytest.mark.parametrize("given", ["europe/berlin", "EUROPE/BERLIN", " Europe/Berlin "])
+def test_it_accepts_a_cron_zone_in_any_letter_case_and_stores_its_canonical_name(api, given) -> None:
+    body = {"name": "nightly", "type": "scheduled", "schedule_details": {"cron": "0 2 * * *", "timezone": given}}
+    response = api.post("/api/v1/triggers", body, format="json")
+    assert response.status_code == 201, response.json()
+    assert Trigger.objects.get().cron_timezone == "Europe/Berlin"
+    assert response.json()["schedule_details"]["timezone"] == "Europe/Berlin"
+
+
+def test_it_still_refuses_a_cron_zone_that_is_no_zone_in_any_case(api) -> None:
+    body = {"name": "nightly", "type": "scheduled", "schedule_details": {"cron": "0 2 * * *", "timezone": "mars/base"}}
+    response = api.post("/api/v1/triggers", body, format="json")
+    assert response.status_code == 400
+    assert "timezone" in response.json()["schedule_details"]

@@ -598,3 +598,10 @@ def test_a_script_in_a_name_or_payload_stays_inert_on_every_page(browser: Client
         html = browser.get(path).content.decode()
         assert XSS not in html, path
         assert XSS_ESCAPED in html, path
+
+
+def test_the_trigger_form_says_which_zone_it_reads_times_in_and_the_time_there(browser: Client, owner: User) -> None:
+    with time_machine.travel(MORNING, tick=False):
+        page = browser.get("/triggers/new").content.decode()
+    local = MORNING.astimezone(owner.zoneinfo)
+    assert f"In your time zone, {owner.timezone}, where it is now {local:%d %b %Y, %H:%M}." in page
