@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone as django_timezone
 from django.utils.timezone import now
 
+from deliveries.hooks import delivery_enqueue, target_apply, target_maybe, trigger_may_have_target
 from eventlogs.models import EventLog, delete_after
 from eventlogs.services import eventlog_record
 from triggers.models import Trigger
@@ -199,10 +200,12 @@ def _notify_scheduler(trigger_id: uuid.UUID) -> None:
 @transaction.atomic
 def trigger_create(*, owner: Any, values: dict[str, Any]) -> Trigger:
     at = now()
+    values, target = target_maybe(values)
     fields = trigger_validate(owner=owner, values=values, at=at)
     trigger = Trigger(owner=owner, **fields)
     trigger.next_fire_at = _next_fire_at(trigger, at=at)
     trigger.save()
+    target_apply(trigger=trigger, target=target, invalid=TriggerInvalid)
     if trigger.is_test:
         trigger_test(trigger=trigger)
     _notify_scheduler(trigger.id)
@@ -218,6 +221,8 @@ def trigger_update(*, trigger: Trigger, values: dict[str, Any]) -> Trigger:
     of, say, the name keeps a due slot due, so nothing is skipped.
     """
     locked = Trigger.objects.select_for_update().get(pk=trigger.pk)
+    values, target = target_maybe(values)
+    target_apply(trigger=locked, target=target, invalid=TriggerInvalid)
     # Read the clock after the lock: if the dispatcher held the row and has just fired a
     # slot, an earlier ``at`` would compute that same slot again as the next one.
     at = now()
@@ -248,9 +253,10 @@ def trigger_delete(*, trigger: Trigger) -> None:
     _notify_scheduler(trigger_id)
 
 
+@transaction.atomic
 def trigger_test(*, trigger: Trigger) -> EventLog:
     """Log a test event now, for a trigger of either type. Schedules nothing."""
-    return eventlog_record(
+    event = eventlog_record(
         owner_id=trigger.owner_id,
         trigger_id=trigger.id,
         trigger_name=trigger.name,
@@ -258,6 +264,8 @@ def trigger_test(*, trigger: Trigger) -> EventLog:
         source=EventLog.Source.TEST,
         payload=trigger.api_payload,
     )
+    delivery_enqueue(event=event)
+    return event
 
 
 def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotency_key: str | None = None) -> FireResult:
@@ -275,9 +283,11 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
     if trigger.expires_at is not None and trigger.expires_at <= at:
         raise TriggerNotFireable(f"This trigger expired at {trigger.expires_at.isoformat()}.", conflict=True)
     body = trigger.api_payload if payload is None else payload
+    # A trigger with a target gets its delivery in the event's transaction.
+    deliver = trigger_may_have_target(trigger)
 
     def record() -> EventLog:
-        return eventlog_record(
+        event = eventlog_record(
             owner_id=trigger.owner_id,
             trigger_id=trigger.id,
             trigger_name=trigger.name,
@@ -287,9 +297,15 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
             fired_at=at,
             idempotency_key=idempotency_key,
         )
+        if deliver:
+            delivery_enqueue(event=event)
+        return event
 
     if idempotency_key is None:
-        return FireResult(event=record(), created=True)
+        if not deliver:
+            return FireResult(event=record(), created=True)
+        with transaction.atomic():
+            return FireResult(event=record(), created=True)
 
     window_start = at - delete_after()
     for _ in range(2):
