@@ -141,6 +141,21 @@ _RELEASE = f"""
       AND delivery.next_attempt_at = released.lease
 """  # noqa: S608
 
+RETENTION_EVERY_SECONDS = 600
+
+
+def _delete_old_deliveries() -> int:
+    from django.db import close_old_connections
+
+    from deliveries.services import deliveries_delete_old
+
+    close_old_connections()
+    try:
+        return deliveries_delete_old()
+    finally:
+        close_old_connections()
+
+
 _NEXT_DUE = f"SELECT min(next_attempt_at) FROM {_DELIVERY} WHERE state IN {_OPEN}"  # noqa: S608
 
 
@@ -319,6 +334,7 @@ class DeliveryWorker:
             tasks = [
                 asyncio.create_task(self._listen(listener)),
                 asyncio.create_task(self._write_results(records)),
+                asyncio.create_task(self._retention()),
             ]
             try:
                 await self._claim_loop(claims, client)
@@ -335,6 +351,19 @@ class DeliveryWorker:
     def stop(self) -> None:
         self.stopping.set()
         self._wake.set()
+
+    async def _retention(self) -> None:
+        """Delete deliveries past the event retention now and then (any worker may; the
+        batches are idempotent)."""
+        while True:
+            await asyncio.sleep(RETENTION_EVERY_SECONDS)
+            try:
+                deleted = await asyncio.to_thread(_delete_old_deliveries)
+            except Exception:  # retention must never stop delivering
+                logger.exception("Deleting old deliveries failed; trying again later")
+                continue
+            if deleted:
+                logger.info("Deleted %s deliveries past retention", deleted)
 
     async def _listen(self, listener: psycopg.AsyncConnection) -> None:
         async for _ in listener.notifies():
