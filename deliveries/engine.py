@@ -9,7 +9,8 @@ The design and its trade-offs are in docs/design/delivery.md; in short:
   ``next_attempt_at`` becomes the lease's end. A worker killed mid-attempt leaves rows
   that become due again when the lease ends, and are sent again with the same
   ``webhook-id`` (at least once).
-- **Send** with one shared httpx client (keep-alive per origin) on
+- **Send** with one httpx client per target host (keep-alive; httpcore's pool scans
+  all its connections on every request, so one pool per host keeps that scan short) on
   :class:`deliveries.network.PublicOnlyTransport`, at most ``concurrency`` requests in
   all and ``per_host`` per target host; a delivery claimed for a host already at its
   limit is handed back at once instead of waiting, so a hanging host ties up only its
@@ -24,6 +25,7 @@ The design and its trade-offs are in docs/design/delivery.md; in short:
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import email.utils
 import logging
@@ -81,6 +83,7 @@ _CLAIM = f"""
         FROM owners CROSS JOIN LATERAL (
             SELECT d.event_id, d.trigger_uuid, d.owner_id FROM {_DELIVERY} AS d
             WHERE d.owner_id = owners.owner_id AND d.state IN {_OPEN} AND d.next_attempt_at <= %(now)s
+              AND NOT d.trigger_uuid = ANY(%(busy)s::uuid[])
             ORDER BY d.next_attempt_at
             LIMIT %(per_owner)s
             FOR UPDATE SKIP LOCKED
@@ -90,14 +93,15 @@ _CLAIM = f"""
     UPDATE {_DELIVERY} AS delivery
     SET state = 'delivering',
         next_attempt_at = date_trunc('milliseconds', %(now)s::timestamptz)
-            + make_interval(secs => COALESCE(target.timeout_seconds, 30) + %(lease_margin)s),
+            + make_interval(secs => 2 * COALESCE(target.timeout_seconds, 30) + %(lease_margin)s),
         updated_at = %(now)s
     FROM picked
     LEFT JOIN {_EVENT} AS event ON event.id = picked.event_id
     LEFT JOIN {_TARGET} AS target ON target.trigger_id = picked.trigger_uuid
     LEFT JOIN {_SECRET} AS secret ON secret.owner_id = picked.owner_id
     WHERE delivery.event_id = picked.event_id
-    RETURNING delivery.event_id, delivery.next_attempt_at, delivery.attempt_count, delivery.cycle_start,
+    RETURNING delivery.event_id, delivery.trigger_uuid, delivery.next_attempt_at, delivery.attempt_count,
+              delivery.cycle_start,
               event.id, event.trigger_uuid, event.trigger_name, event.source, event.fired_at,
               event.scheduled_for, event.payload,
               target.url, target.headers, target.timeout_seconds,
@@ -188,6 +192,7 @@ class Outcome:
 @dataclass
 class Claimed:
     event_id: uuid.UUID
+    trigger_uuid: uuid.UUID
     lease: datetime
     attempt_in_cycle: int  # 1 for the first attempt of this cycle
     data: dict[str, Any] | None
@@ -316,6 +321,11 @@ class DeliveryWorker:
         self.attempted = 0
         self._in_flight: set[asyncio.Task[None]] = set()
         self._per_host: dict[str, int] = {}
+        # Claimed deliveries waiting for a slot of their host (at most ``per_host`` each),
+        # and the triggers seen per host, left out of claims while that host's queue is full.
+        self._waiting: dict[str, collections.deque[Claimed]] = {}
+        self._host_triggers: dict[str, set[uuid.UUID]] = {}
+        self._clients: dict[str, httpx.AsyncClient] = {}
         self._results: list[tuple[Claimed, str, datetime | None, Outcome]] = []
         self._released: list[Claimed] = []
         self._wake = asyncio.Event()
@@ -328,7 +338,6 @@ class DeliveryWorker:
             await psycopg.AsyncConnection.connect(**kwargs) as claims,
             await psycopg.AsyncConnection.connect(**kwargs) as records,
             await psycopg.AsyncConnection.connect(**kwargs) as listener,
-            new_client(concurrency=self.concurrency) as client,
         ):
             await listener.execute(f"LISTEN {DELIVERIES_CHANNEL}")
             tasks = [
@@ -337,7 +346,7 @@ class DeliveryWorker:
                 asyncio.create_task(self._retention()),
             ]
             try:
-                await self._claim_loop(claims, client)
+                await self._claim_loop(claims)
             finally:
                 if self._in_flight:
                     await asyncio.wait(self._in_flight)
@@ -347,6 +356,8 @@ class DeliveryWorker:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
+                for client in self._clients.values():
+                    await client.aclose()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -369,9 +380,9 @@ class DeliveryWorker:
         async for _ in listener.notifies():
             self._wake.set()
 
-    async def _claim_loop(self, claims: psycopg.AsyncConnection, client: httpx.AsyncClient) -> None:
+    async def _claim_loop(self, claims: psycopg.AsyncConnection) -> None:
         while not self.stopping.is_set():
-            free = self.concurrency - len(self._in_flight)
+            free = self.concurrency - len(self._in_flight) - sum(len(queue) for queue in self._waiting.values())
             # Cleared before the claim: a NOTIFY or a finished attempt during it wakes the sleep below.
             self._wake.clear()
             if free <= 0:
@@ -379,7 +390,7 @@ class DeliveryWorker:
                 continue
             batch = await self._claim(claims, limit=free)
             for claimed in batch:
-                self._start(claimed, client)
+                self._start(claimed)
             if len(batch) < free:
                 await self._sleep(claims, full=False)
 
@@ -399,13 +410,21 @@ class DeliveryWorker:
     async def _claim(self, claims: psycopg.AsyncConnection, *, limit: int) -> list[Claimed]:
         at = now()
         cursor = await claims.execute(
-            _CLAIM, {"now": at, "per_owner": self.per_owner, "limit": limit, "lease_margin": self.lease_margin}
+            _CLAIM,
+            {
+                "now": at,
+                "per_owner": self.per_owner,
+                "limit": limit,
+                "lease_margin": self.lease_margin,
+                "busy": self._busy_triggers(),
+            },
         )
         return [self._claimed(row, at=at) for row in await cursor.fetchall()]
 
     def _claimed(self, row: tuple[Any, ...], *, at: datetime) -> Claimed:
-        (event_id, lease, attempt_count, cycle_start, found_id, trigger_uuid, trigger_name, source, fired_at,
-         scheduled_for, payload, url, headers, timeout, secret, previous, previous_expires) = row  # fmt: skip
+        (event_id, trigger_uuid_claimed, lease, attempt_count, cycle_start, found_id, trigger_uuid, trigger_name,
+         source, fired_at, scheduled_for, payload, url, headers, timeout, secret, previous,
+         previous_expires) = row  # fmt: skip
         data = None
         if found_id is not None:
             data = event_data(
@@ -422,6 +441,7 @@ class DeliveryWorker:
             secrets.append(previous)
         return Claimed(
             event_id=event_id,
+            trigger_uuid=trigger_uuid_claimed,
             lease=lease,
             attempt_in_cycle=attempt_count - cycle_start + 1,
             data=data,
@@ -431,13 +451,34 @@ class DeliveryWorker:
             secrets=secrets,
         )
 
-    def _start(self, claimed: Claimed, client: httpx.AsyncClient) -> None:
+    def _busy_triggers(self) -> list[uuid.UUID]:
+        return [
+            trigger_uuid
+            for host, queue in self._waiting.items()
+            if len(queue) >= self.per_host
+            for trigger_uuid in self._host_triggers.get(host, ())
+        ]
+
+    def _client_for(self, host: str) -> httpx.AsyncClient:
+        client = self._clients.get(host)
+        if client is None:
+            client = self._clients[host] = new_client(concurrency=self.per_host)
+        return client
+
+    def _start(self, claimed: Claimed) -> None:
+        """Send now if the host has a free slot, else queue behind it (within the lease,
+        which covers one wait of a timeout), else hand the delivery back."""
         if claimed.url is not None and self._per_host.get(claimed.host, 0) >= self.per_host:
-            self._released.append(claimed)
-            self._flush.set()
+            self._host_triggers.setdefault(claimed.host, set()).add(claimed.trigger_uuid)
+            queue = self._waiting.setdefault(claimed.host, collections.deque())
+            if len(queue) < self.per_host:
+                queue.append(claimed)
+            else:
+                self._released.append(claimed)
+                self._flush.set()
             return
         self._per_host[claimed.host] = self._per_host.get(claimed.host, 0) + 1
-        task = asyncio.create_task(self._attempt(claimed, client))
+        task = asyncio.create_task(self._attempt(claimed, self._client_for(claimed.host)))
         self._in_flight.add(task)
         task.add_done_callback(lambda done: self._finished(done, claimed))
 
@@ -448,6 +489,12 @@ class DeliveryWorker:
             self._per_host[claimed.host] = left
         else:
             self._per_host.pop(claimed.host, None)
+        queue = self._waiting.get(claimed.host)
+        if queue:
+            self._start(queue.popleft())
+            if not queue:
+                self._waiting.pop(claimed.host, None)
+                self._host_triggers.pop(claimed.host, None)
         self._wake.set()
 
     async def _attempt(self, claimed: Claimed, client: httpx.AsyncClient) -> None:

@@ -289,8 +289,8 @@ DELIVERY_RETRY_SCHEDULE = _delivery_schedule(env_str("DELIVERY_RETRY_SCHEDULE", 
 DELIVERY_ALLOW_PRIVATE_TARGETS = env_bool("DELIVERY_ALLOW_PRIVATE_TARGETS", False)
 # Per rundeliveries process: requests in flight, in flight to one host, claimed per owner per
 # claim (fairness), and how long past its timeout an attempt's lease lasts.
-DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 200, minimum=1)
-DELIVERY_MAX_PER_HOST = env_int("DELIVERY_MAX_PER_HOST", 50, minimum=1)
+DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 100, minimum=1)
+DELIVERY_MAX_PER_HOST = env_int("DELIVERY_MAX_PER_HOST", 10, minimum=1)
 DELIVERY_CLAIM_PER_OWNER = env_int("DELIVERY_CLAIM_PER_OWNER", 100, minimum=1)
 DELIVERY_LEASE_MARGIN_SECONDS = env_int("DELIVERY_LEASE_MARGIN_SECONDS", 30, minimum=1)
 # EMAIL_URL picks the mail backend (smtp://user:password@host:587/?tls=True, see

@@ -27,6 +27,12 @@ class Reply:
     endless: bool = False
 
 
+class _Server(ThreadingHTTPServer):
+    # A backlog for a worker's whole pool of connections (the default is 5).
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
@@ -70,7 +76,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(reply.body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
