@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("triggers.urls")),
     path("", include("eventlogs.urls")),
+    path("", include("deliveries.urls")),
 ]

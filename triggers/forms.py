@@ -18,6 +18,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone as django_timezone
 from django.utils.dateparse import parse_datetime
 
+from deliveries.forms import TargetFormFields, target_initial
 from triggers.models import Trigger
 from triggers.services import TriggerInvalid, trigger_create, trigger_update
 
@@ -74,7 +75,7 @@ class JSONObjectField(forms.JSONField):
         return json.dumps(value, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder)
 
 
-class TriggerForm(forms.Form):
+class TriggerForm(TargetFormFields):
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autofocus": True}))
     type = forms.ChoiceField(
         choices=[
@@ -139,6 +140,7 @@ class TriggerForm(forms.Form):
             "expires_at": self._local(trigger.expires_at),
             "enabled": trigger.enabled,
             "is_test": trigger.is_test,
+            **target_initial(trigger),
         }
 
     def _local(self, moment: datetime | None) -> datetime | None:
@@ -189,6 +191,7 @@ class TriggerForm(forms.Form):
             "expires_at": moments["expires_at"],
             "is_test": data["is_test"],
             "enabled": data["enabled"],
+            **self.target_values(),
         }
 
     def _moment(self, name: str) -> datetime | None:
@@ -211,7 +214,9 @@ class TriggerForm(forms.Form):
 
     def add_service_errors(self, errors: dict[str, Any]) -> None:
         for key, problems in errors.items():
-            if key == "schedule_details" and isinstance(problems, dict):
+            if key == "target":
+                self.add_target_errors(problems)
+            elif key == "schedule_details" and isinstance(problems, dict):
                 for schedule_key, messages in problems.items():
                     self.add_error(_SCHEDULE_ERROR_FIELDS.get(schedule_key), _messages(messages))
             elif key == "schedule_details":
