@@ -262,3 +262,22 @@ def test_the_body_has_the_standard_webhooks_shape(owner, receiver, start_worker)
         "scheduled_for",
         "payload",
     }
+
+
+def test_a_hanging_target_does_not_delay_another_targets_deliveries(owner, receiver, start_worker):
+    hanging = Receiver().start()
+    try:
+        hanging.default = Reply(delay=4.0)
+        stuck = api_trigger(owner, hanging.url, timeout_seconds=5)
+        for number in range(100):
+            trigger_fire(trigger=stuck, payload={"n": number})
+        start_worker(concurrency=50, per_host=5)
+        assert hanging.wait_for(5, timeout=10)
+        fine = api_trigger(owner, receiver.url)
+        fired = time.time()
+        trigger_fire(trigger=fine, payload={})
+        (got,) = receiver.wait_for(1, timeout=10)
+        assert got.at - fired < 1.0
+        assert len(hanging.received) <= 10  # its own slots, and its queue, only
+    finally:
+        hanging.stop()
