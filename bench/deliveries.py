@@ -41,11 +41,13 @@ def _cpu_seconds(pid: int) -> float:
 
 def _trigger_with_target(owner: Any, url: str, name: str) -> Any:
     from deliveries.models import Target
+    from deliveries.services import signing_secret_for
     from triggers.services import trigger_create
 
     trigger = trigger_create(owner=owner, values={"name": name, "type": "api", "api_payload": {"bench": True}})
     # Written directly: the web's check refuses 127.0.0.1, which only the bench's worker is allowed.
     Target.objects.create(trigger=trigger, url=url, timeout_seconds=10)
+    signing_secret_for(owner_id=owner.pk)
     trigger.has_target = True
     return trigger
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from deliveries.models import Attempt, Delivery, SigningSecret, Target
-from deliveries.services import RedeliveryRefused, delivery_redeliver
+from deliveries.services import RedeliveryRefused, delivery_redeliver, signing_secret_for
 from deliveries.targets import TargetInvalid, target_validate
 
 
@@ -32,6 +32,7 @@ class TargetAdmin(admin.ModelAdmin):
         for name, value in fields.items():
             setattr(obj, name, value)
         super().save_model(request, obj, form, change)
+        signing_secret_for(owner_id=obj.trigger.owner_id)
 
 
 class AttemptInline(admin.TabularInline):

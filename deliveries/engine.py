@@ -499,7 +499,7 @@ class DeliveryWorker:
 
     async def _attempt(self, claimed: Claimed, client: httpx.AsyncClient) -> None:
         if claimed.data is None or claimed.url is None or not claimed.secrets:
-            reason = "EventGone" if claimed.data is None else "TargetRemoved"
+            reason = "EventGone" if claimed.data is None else "TargetRemoved" if claimed.url is None else "NoSecret"
             outcome = Outcome(started_at=now(), duration_ms=0, error=reason)
             self._results.append((claimed, Delivery.State.FAILED, None, outcome))
         else:
