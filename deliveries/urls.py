@@ -11,5 +11,5 @@ urlpatterns = [
     path(
         "triggers/<uuid:trigger_id>/redeliver-failed", views.trigger_redeliver_failed, name="trigger-redeliver-failed"
     ),
-    path("signing-secret/rotate", views.signing_secret_rotate_view, name="signing-secret-rotate"),
+    path("signing-secret/rotate", views.SigningSecretRotateView.as_view(), name="signing-secret-rotate"),
 ]

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views import View
 from django.views.decorators.http import require_GET, require_POST
 
 from deliveries.models import Attempt, Delivery, Target
@@ -81,7 +82,9 @@ def trigger_redeliver_failed(request: HttpRequest, trigger_id: uuid.UUID) -> Htt
     return redirect(reverse("trigger-detail", args=[trigger.pk]))
 
 
-@require_POST
-def signing_secret_rotate_view(request: HttpRequest) -> HttpResponse:
-    secret = signing_secret_rotate(owner_id=request.user.pk)
-    return render(request, "deliveries/new_secret.html", {"secret": secret})
+class SigningSecretRotateView(View):
+    """POST only: a new signing secret, shown once (a class, so the allowed method is declared)."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        secret = signing_secret_rotate(owner_id=request.user.pk)
+        return render(request, "deliveries/new_secret.html", {"secret": secret})
