@@ -22,9 +22,12 @@ TARGET_SCHEMA: dict[str, Any] = {
         "url": {"type": "string", "format": "uri", "maxLength": 2000, "example": "https://example.com/hooks"},
         "headers": {
             "type": "object",
-            "additionalProperties": {"type": "string", "maxLength": 1000},
+            "additionalProperties": {"type": "string", "maxLength": 1000, "pattern": r"^[\x20-\x7e\t]*$"},
             "maxProperties": MAX_HEADERS,
-            "description": "Extra request headers; not Host, Content-Type, Content-Length or hop-by-hop ones.",
+            "description": (
+                "Extra request headers; names are HTTP tokens, not Host, Content-Type, Content-Length, "
+                "hop-by-hop or webhook-* ones."
+            ),
         },
         "timeout_seconds": {
             "type": "integer",
