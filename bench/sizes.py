@@ -22,6 +22,8 @@ class Sizes:
     interval_run_seconds: float = 180.0
     pgbench_seconds: float = 15.0
     pgbench_clients: int = 32
+    delivery_drain: int = 50_000
+    delivery_latency_seconds: float = 60.0
 
 
 FULL = Sizes()
@@ -39,4 +41,6 @@ QUICK = replace(
     interval_triggers=1_000,
     interval_run_seconds=18.0,
     pgbench_seconds=2.0,
+    delivery_drain=5_000,
+    delivery_latency_seconds=10.0,
 )
