@@ -325,7 +325,10 @@ def trigger_update(
     yet fired stays due unless the schedule itself changed, so nothing is skipped.
     """
     locked = Trigger.objects.select_for_update().get(pk=trigger.pk)
-    values, target = target_maybe(values)
+    if values is not None:
+        values, target = target_maybe(values)
+    else:
+        changes, target = target_maybe(changes or {})
     target_apply(trigger=locked, target=target, invalid=TriggerInvalid)
     # Read the clock after the lock: if the dispatcher held the row and has just fired a
     # slot, an earlier ``at`` would compute that same slot again as the next one.
