@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.sizes import FULL, QUICK
 from bench.stack import ROOT, Database, Processes, prepare_database, production_environment
 
-ORDER = ["fire", "pgbench", "one_time", "interval", "reads", "steady"]
+ORDER = ["fire", "pgbench", "one_time", "interval", "reads", "steady", "deliveries"]
 NEEDS_SCHEDULER = {"one_time", "interval"}
 SETTINGS_SHOWN = [
     "shared_buffers",
@@ -123,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
 
+    from bench.deliveries import scenario_deliveries
     from bench.scenarios import SCENARIOS, Context, Row
+
+    SCENARIOS["deliveries"] = scenario_deliveries
 
     rows: list[Row] = []
     failed = False

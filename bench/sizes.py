@@ -24,6 +24,8 @@ class Sizes:
     steady_seconds: float = 600.0
     steady_tenants: int = 100  # customers sharing the steady load, one API trigger each
     steady_hour_events: int = 1_800_000  # the closed hour the rollup recounts: an hour at the steady rate
+    delivery_drain: int = 50_000
+    delivery_latency_seconds: float = 60.0
 
 
 FULL = Sizes()
@@ -42,4 +44,6 @@ QUICK = replace(
     pgbench_seconds=2.0,
     steady_seconds=60.0,
     steady_hour_events=180_000,
+    delivery_drain=5_000,
+    delivery_latency_seconds=10.0,
 )

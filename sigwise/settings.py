@@ -26,6 +26,19 @@ from sigwise.env import (
     secret_problem,
 )
 
+
+def _delivery_schedule(raw: str) -> list[float]:
+    try:
+        delays = [float(item) for item in raw.split(",") if item.strip()]
+    except ValueError:
+        delays = []
+    if not delays or any(delay < 0 or delay != delay for delay in delays):
+        raise ImproperlyConfigured(
+            f"DELIVERY_RETRY_SCHEDULE must be comma-separated seconds such as 0,5,30, not {raw!r}"
+        )
+    return delays
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Where the embedded PostgreSQL (when DATABASE_URL is unset) and the development key live.
@@ -69,6 +82,7 @@ INSTALLED_APPS = [
     "accounts",
     "triggers",
     "eventlogs",
+    "deliveries",
 ]
 
 MIDDLEWARE = [
@@ -344,6 +358,22 @@ SCHEDULER_SWEEP_SECONDS = env_int("SCHEDULER_SWEEP_SECONDS", 10, minimum=1)
 SCHEDULER_JOB_HISTORY_SECONDS = env_int("SCHEDULER_JOB_HISTORY_SECONDS", 3600, minimum=60)
 # Event-log lifecycle: rows archived or deleted per transaction (archive_event_logs, delete_event_logs).
 LIFECYCLE_BATCH_SIZE = env_int("LIFECYCLE_BATCH_SIZE", 10_000, minimum=1)
+
+# --- Delivery and email ------------------------------------------------------------------
+# docs/delivery.md. The delay in seconds before each attempt of a delivery (the first is
+# usually 0); each is varied by ±20 %, and a delivery fails after the last one.
+DELIVERY_RETRY_SCHEDULE = _delivery_schedule(env_str("DELIVERY_RETRY_SCHEDULE", "0,5,30,120,600,1800,7200,21600"))
+# Lifts the refusal of loopback, private and link-local targets: for development and tests
+# only (a system check warns when it is on with DEBUG off).
+DELIVERY_ALLOW_PRIVATE_TARGETS = env_bool("DELIVERY_ALLOW_PRIVATE_TARGETS", False)
+# Per rundeliveries process: requests in flight, in flight to one host, claimed per owner per
+# claim (fairness), and how long past its timeout an attempt's lease lasts.
+DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 100, minimum=1)
+DELIVERY_MAX_PER_HOST = env_int("DELIVERY_MAX_PER_HOST", 10, minimum=1)
+DELIVERY_CLAIM_PER_OWNER = env_int("DELIVERY_CLAIM_PER_OWNER", 100, minimum=1)
+DELIVERY_LEASE_MARGIN_SECONDS = env_int("DELIVERY_LEASE_MARGIN_SECONDS", 30, minimum=1)
+# The site's address in emails (links to the trigger's page).
+SITE_URL = env_str("SIGWISE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -65,6 +65,7 @@ _PUT_DEFAULTS: dict[str, Any] = {
     "expires_at": None,
     "is_test": False,
     "enabled": True,
+    "target": None,
 }
 
 
@@ -153,7 +154,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Trigger]:
         if getattr(self, "swagger_fake_view", False):
             return Trigger.objects.none()
-        queryset = Trigger.objects.filter(owner=self.request.user)
+        queryset = Trigger.objects.filter(owner=self.request.user).select_related("target")
         if self.action in ("list", "retrieve", "triggers_html"):
             queryset = triggers_with_last_firing(queryset)
         return queryset

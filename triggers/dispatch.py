@@ -34,6 +34,7 @@ from django.db import Error as DjangoDatabaseError
 from django.db import connection, connections, transaction
 from django.db.models import DateTimeField, Func
 
+from deliveries.hooks import deliveries_enqueue_for_events, notify_disabled_triggers
 from eventlogs.models import EventLog
 from triggers.models import Trigger
 from triggers.schedules import ONCE
@@ -167,6 +168,7 @@ def triggers_dispatch_due(*, at: datetime | None = None, batch_size: int | None 
         fired_at = at if at is not None else claimed[0].database_now
         plans = [_plan(trigger, fired_at=fired_at) for trigger in claimed]
         event_ids = _insert_events([plan for plan in plans if plan.fire], fired_at=fired_at)
+        deliveries_enqueue_for_events(event_ids=list(event_ids.values()))
         _advance(plans, event_ids, fired_at=fired_at)
     return [
         Dispatched(
@@ -227,6 +229,9 @@ def dispatch_pending(
         outcomes = triggers_dispatch_due(at=at, batch_size=batch_size)
         for outcome in outcomes:
             _log(outcome)
+        notify_disabled_triggers(
+            disabled=[(each.trigger_id, each.disabled_reason) for each in outcomes if each.disabled_reason]
+        )
         fired += sum(outcome.fired for outcome in outcomes)
         if len(outcomes) < batch_size or (should_stop is not None and should_stop()):
             return fired

@@ -19,6 +19,7 @@ from django.utils import timezone as django_timezone
 from django.utils.dateparse import parse_datetime
 
 from core.json_input import JSONInputInvalid, json_parse
+from deliveries.forms import TargetFormFields, target_initial
 from triggers.models import Trigger
 from triggers.services import TriggerInvalid, TriggerLimitReached, trigger_create, trigger_update
 
@@ -93,7 +94,7 @@ class JSONObjectField(forms.JSONField):
         return json.dumps(value, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder)
 
 
-class TriggerForm(forms.Form):
+class TriggerForm(TargetFormFields):
     limit_reached = False  # set by save() when the owner has TRIGGER_MAX_PER_USER triggers: HTTP 403
     name = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autofocus": True}))
     type = forms.ChoiceField(
@@ -162,6 +163,7 @@ class TriggerForm(forms.Form):
             "expires_at": self._local(trigger.expires_at),
             "enabled": trigger.enabled,
             "is_test": trigger.is_test,
+            **target_initial(trigger),
         }
 
     def _local(self, moment: datetime | None) -> datetime | None:
@@ -212,6 +214,7 @@ class TriggerForm(forms.Form):
             "expires_at": moments["expires_at"],
             "is_test": data["is_test"],
             "enabled": data["enabled"],
+            **self.target_values(),
         }
 
     def _moment(self, name: str) -> datetime | None:
@@ -238,7 +241,9 @@ class TriggerForm(forms.Form):
 
     def add_service_errors(self, errors: dict[str, Any]) -> None:
         for key, problems in errors.items():
-            if key == "schedule_details" and isinstance(problems, dict):
+            if key == "target":
+                self.add_target_errors(problems)
+            elif key == "schedule_details" and isinstance(problems, dict):
                 for schedule_key, messages in problems.items():
                     self.add_error(_SCHEDULE_ERROR_FIELDS.get(schedule_key), _messages(messages))
             elif key == "schedule_details":

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from accounts.models import ApiKey
+from deliveries.models import Target
 from triggers.models import Trigger
 
 _COLUMNS = ("id", "owner_id", "name", "type", "api_payload", "expires_at", "enabled")
@@ -20,7 +21,8 @@ _PAYLOAD = Trigger._meta.get_field("api_payload")
 # deleted or deactivated (401, as simplejwt's own user look-up does) without a query
 # of its own; the LEFT JOIN on (id, owner) scopes the trigger to its owner.
 _OWN_TRIGGER = f"""
-    SELECT u.is_active, u.token_generation, {", ".join(f"t.{column}" for column in _COLUMNS)}
+    SELECT u.is_active, u.token_generation, {", ".join(f"t.{column}" for column in _COLUMNS)},
+           EXISTS (SELECT 1 FROM {Target._meta.db_table} AS target WHERE target.trigger_id = t.id)
     FROM {get_user_model()._meta.db_table} AS u
     LEFT JOIN {Trigger._meta.db_table} AS t ON t.owner_id = u.id AND t.id = %s
     WHERE u.id = %s
@@ -49,12 +51,13 @@ def trigger_of_user(*, user_id: int, trigger_id: uuid.UUID | None) -> OwnTrigger
         row = cursor.fetchone()
     if row is None:
         return OwnTrigger(user_exists=False, user_active=False, trigger=None)
-    is_active, generation, *values = row
+    is_active, generation, *values, has_target = row
     if values[0] is None:
         return OwnTrigger(user_exists=True, user_active=is_active, trigger=None, token_generation=generation)
     fields = dict(zip(_COLUMNS, values, strict=True))
     fields["api_payload"] = _PAYLOAD.from_db_value(fields["api_payload"], None, connection)
     trigger = Trigger.from_db(connection.alias, _COLUMNS, list(fields.values()))
+    trigger.has_target = has_target  # so firing knows whether a delivery must be enqueued
     return OwnTrigger(user_exists=True, user_active=is_active, trigger=trigger, token_generation=generation)
 
 
@@ -62,7 +65,8 @@ def trigger_of_user(*, user_id: int, trigger_id: uuid.UUID | None) -> OwnTrigger
 # trip, the user's trigger, as ``_OWN_TRIGGER`` does for a JWT.
 _KEY_TRIGGER = f"""
     SELECT u.is_active, u.token_generation, k.id, k.generation, k.trigger_id, k.last_used_at,
-           {", ".join(f"t.{column}" for column in _COLUMNS)}
+           {", ".join(f"t.{column}" for column in _COLUMNS)},
+           EXISTS (SELECT 1 FROM {Target._meta.db_table} AS target WHERE target.trigger_id = t.id)
     FROM {ApiKey._meta.db_table} AS k
     JOIN {get_user_model()._meta.db_table} AS u ON u.id = k.user_id
     LEFT JOIN {Trigger._meta.db_table} AS t ON t.owner_id = u.id AND t.id = %s
@@ -91,12 +95,13 @@ def trigger_of_api_key(*, key_digest: str, trigger_id: uuid.UUID | None) -> KeyT
         row = cursor.fetchone()
     if row is None:
         return KeyTrigger(key_exists=False)
-    is_active, user_generation, key_id, key_generation, key_trigger_id, last_used_at, *values = row
+    is_active, user_generation, key_id, key_generation, key_trigger_id, last_used_at, *values, has_target = row
     trigger = None
     if values[0] is not None:
         fields = dict(zip(_COLUMNS, values, strict=True))
         fields["api_payload"] = _PAYLOAD.from_db_value(fields["api_payload"], None, connection)
         trigger = Trigger.from_db(connection.alias, _COLUMNS, list(fields.values()))
+        trigger.has_target = has_target  # so firing knows whether a delivery must be enqueued
     return KeyTrigger(
         key_exists=True,
         user_active=is_active,

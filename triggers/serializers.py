@@ -15,6 +15,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from deliveries.serializers import TargetInputField, TargetOutputField
 from eventlogs.serializers import EventLogOutputSerializer
 from triggers.models import Trigger
 from triggers.schedules import CRON_MAX_LENGTH, MAX_INTERVAL_SECONDS
@@ -140,6 +141,7 @@ class TriggerInputSerializer(serializers.Serializer):
     )
     is_test = StrictBooleanField(required=False, help_text="True logs one test event at once and schedules nothing.")
     enabled = StrictBooleanField(required=False, help_text="False pauses the trigger.")
+    target = TargetInputField(required=False, allow_null=True)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, dict):
@@ -164,6 +166,7 @@ class TriggerOutputSerializer(serializers.ModelSerializer):
     schedule_details = serializers.SerializerMethodField()
     api_payload = serializers.SerializerMethodField()
     last_fired_at = serializers.SerializerMethodField()
+    target = TargetOutputField()
 
     class Meta:
         model = Trigger
@@ -182,6 +185,7 @@ class TriggerOutputSerializer(serializers.ModelSerializer):
             "fire_count",
             "created_at",
             "updated_at",
+            "target",
         ]
         read_only_fields = fields
 

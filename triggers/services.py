@@ -19,6 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils.timezone import now
 
+from deliveries.hooks import delivery_enqueue, target_apply, target_maybe, trigger_may_have_target
 from eventlogs.models import EventLog, delete_after
 from eventlogs.services import eventlog_record
 from triggers.models import Trigger
@@ -299,10 +300,12 @@ def trigger_create(*, owner: Any, values: dict[str, Any]) -> Trigger:
     if Trigger.objects.filter(owner=owner).count() >= limit:
         raise TriggerLimitReached(limit)
     at = now()
+    values, target = target_maybe(values)
     fields = trigger_validate(owner=owner, values=values, at=at)
     trigger = Trigger(owner=owner, **fields)
     trigger.next_fire_at = _next_fire_at(trigger, at=at)
     trigger.save()
+    target_apply(trigger=trigger, target=target, invalid=TriggerInvalid)
     if trigger.is_test:
         trigger_test(trigger=trigger)
     _notify_scheduler(trigger.id)
@@ -322,6 +325,11 @@ def trigger_update(
     yet fired stays due unless the schedule itself changed, so nothing is skipped.
     """
     locked = Trigger.objects.select_for_update().get(pk=trigger.pk)
+    if values is not None:
+        values, target = target_maybe(values)
+    else:
+        changes, target = target_maybe(changes or {})
+    target_apply(trigger=locked, target=target, invalid=TriggerInvalid)
     # Read the clock after the lock: if the dispatcher held the row and has just fired a
     # slot, an earlier ``at`` would compute that same slot again as the next one.
     at = now()
@@ -358,9 +366,10 @@ def trigger_delete(*, trigger: Trigger) -> None:
     _notify_scheduler(trigger_id)
 
 
+@transaction.atomic
 def trigger_test(*, trigger: Trigger) -> EventLog:
     """Log a test event now, for a trigger of either type. Schedules nothing."""
-    return eventlog_record(
+    event = eventlog_record(
         owner_id=trigger.owner_id,
         trigger_id=trigger.id,
         trigger_name=trigger.name,
@@ -368,6 +377,8 @@ def trigger_test(*, trigger: Trigger) -> EventLog:
         source=EventLog.Source.TEST,
         payload=trigger.api_payload,
     )
+    delivery_enqueue(event=event)
+    return event
 
 
 def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotency_key: str | None = None) -> FireResult:
@@ -388,9 +399,11 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
         raise TriggerNotFireable(f"This trigger expired at {trigger.expires_at.isoformat()}.", conflict=True)
     body = trigger.api_payload if payload is None else payload
     body_sha256 = None if idempotency_key is None else _body_sha256(payload)
+    # A trigger with a target gets its delivery in the event's transaction.
+    deliver = trigger_may_have_target(trigger)
 
     def record() -> EventLog:
-        return eventlog_record(
+        event = eventlog_record(
             owner_id=trigger.owner_id,
             trigger_id=trigger.id,
             trigger_name=trigger.name,
@@ -401,9 +414,15 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
             idempotency_key=idempotency_key,
             idempotency_body_sha256=body_sha256,
         )
+        if deliver:
+            delivery_enqueue(event=event)
+        return event
 
     if idempotency_key is None:
-        return FireResult(event=record(), created=True)
+        if not deliver:
+            return FireResult(event=record(), created=True)
+        with transaction.atomic():
+            return FireResult(event=record(), created=True)
 
     def repeat(existing: EventLog) -> FireResult:
         # Events keyed before the body was recorded (NULL) are answered as before.

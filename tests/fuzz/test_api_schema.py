@@ -11,6 +11,7 @@ Generation is derandomized (reproducible) and bounded (``max_examples``) so CI s
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
@@ -138,7 +139,31 @@ def _valid_trigger_body(body: dict[str, Any], stored_type: str | None) -> dict[s
             body["expires_at"] = _later(body["expires_at"], begins + timedelta(days=400))
         except OverflowError:
             body["expires_at"] = None
+    if isinstance(body.get("target"), dict):
+        body["target"] = _valid_target(body["target"])
     return body
+
+
+def _valid_target(target: dict[str, Any]) -> dict[str, Any]:
+    """A header map's keys have no schema in OpenAPI 3.0 (no ``propertyNames``), and "a URL
+    that resolves to a public address" is no JSON Schema rule: keep the header names that are
+    HTTP tokens (and not set by Sigwise), and aim a refused URL at a public example host."""
+    from deliveries.targets import FORBIDDEN_HEADERS, TargetInvalid, target_validate
+
+    target = dict(target)
+    headers = target.get("headers")
+    if isinstance(headers, dict):
+        target["headers"] = {
+            name: value
+            for name, value in headers.items()
+            if re.fullmatch(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}", name) and name.lower() not in FORBIDDEN_HEADERS
+        }
+    try:
+        target_validate(values=target)
+    except TargetInvalid as invalid:
+        if "url" in invalid.errors:
+            target["url"] = "https://hooks.example.com/fuzz"
+    return target
 
 
 def _without_nul(value: Any) -> Any:

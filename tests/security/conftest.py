@@ -8,6 +8,7 @@ import pytest
 
 from accounts.models import ApiKey, User
 from accounts.services import api_key_create
+from deliveries.services import signing_secret_for
 from eventlogs.models import EventLog
 from triggers.models import Trigger
 from triggers.services import trigger_create, trigger_fire
@@ -28,7 +29,8 @@ class OwnedObjects:
 
     def marks(self, owner: User) -> list[str]:
         """Strings that identify the owner's data; none may appear in another user's responses."""
-        return [owner.email, SECRET_MARK, self.api_trigger.name, self.scheduled_trigger.name, *self.ids]
+        marks = [owner.email, SECRET_MARK, self.api_trigger.name, self.scheduled_trigger.name, *self.ids]
+        return [*marks, signing_secret_for(owner_id=owner.pk).prefix]
 
 
 @pytest.fixture

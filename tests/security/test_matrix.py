@@ -67,6 +67,8 @@ ACCEPTED = {
     ("api-trigger-detail", "DELETE"): (None, 204),
     ("api-trigger-fire", "POST"): ({"mark": "fired-in-matrix"}, 201),
     ("api-trigger-test", "POST"): (None, 201),
+    ("api-redeliver-failed", "POST"): (None, 202),
+    ("api-signing-secret-rotate", "POST"): (None, 201),
     ("trigger-new", "POST"): ({"name": "made-in-matrix", "type": "api", "enabled": "on"}, 302),
     ("trigger-edit", "POST"): ({"name": "edited-in-matrix", "type": "api", "enabled": "on"}, 302),
     ("trigger-delete", "POST"): ({}, 302),
@@ -93,6 +95,9 @@ ACCEPTED = {
     ("api-me", "DELETE"): ({"password": PASSWORD}, 204),
     ("settings", "POST"): ({"action": "create_key", "name": "made-in-matrix", "scope": "fire"}, 200),
     ("delete-account", "POST"): ({"confirmation": "owner@example.com", "password": PASSWORD}, 302),
+    ("trigger-target-test", "POST"): ({}, 302),
+    ("trigger-redeliver-failed", "POST"): ({}, 302),
+    ("signing-secret-rotate", "POST"): ({}, 200),
 }
 
 
@@ -172,6 +177,18 @@ def test_the_matrix_sees_every_product_route() -> None:
         "/auth/logout-everywhere",
         "/api/v1/auth/password",
         "/api/v1/auth/logout-everywhere",
+        "/api/v1/event_logs/{pk}",
+        "/api/v1/event_logs/{pk}/attempts",
+        "/api/v1/event_logs/{pk}/redeliver",
+        "/api/v1/triggers/{pk}/redeliver-failed",
+        "/api/v1/triggers/{pk}/target/test",
+        "/api/v1/signing-secret",
+        "/api/v1/signing-secret/rotate",
+        "/events/{event_id}/",
+        "/events/{event_id}/redeliver",
+        "/triggers/{trigger_id}/target/test",
+        "/triggers/{trigger_id}/redeliver-failed",
+        "/signing-secret/rotate",
     }
     assert expected <= templates, expected - templates
     # Each entry of the public allow-list still names a route; a stale entry could hide a new one.

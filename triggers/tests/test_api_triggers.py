@@ -68,6 +68,7 @@ def test_it_creates_a_one_time_trigger_and_answers_201_with_the_full_representat
         "fire_count",
         "created_at",
         "updated_at",
+        "target",
     }
     assert body["schedule_details"] == {"run_at": "2026-12-01T10:00:00Z"}
     assert body["next_fire_at"] == "2026-12-01T10:00:00Z"
