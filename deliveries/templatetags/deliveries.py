@@ -1,6 +1,6 @@
 """Template tags that let other apps' pages show deliveries without importing this app:
-``{% load deliveries %}`` then ``{% trigger_delivery trigger %}``, ``{% delivery_badge event %}``
-or ``{% needs_attention %}``."""
+``{% load deliveries %}`` then ``{% trigger_delivery trigger %}``, ``{% delivery_badge event %}``,
+``{% needs_attention %}`` or ``{% signing_secret_panel %}``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from django.db import connection
 from django.db.models import Count
 from django.utils.timezone import now
 
-from deliveries.models import Delivery, Target
+from deliveries.models import Delivery, SigningSecret, Target
 from deliveries.services import signing_secret_for
 from deliveries.signing import USER_AGENT
 
@@ -89,3 +89,13 @@ _NEEDS_ATTENTION = f"""
      WHERE d.owner_id = %(owner)s AND d.state IN ('failed', 'rejected') AND d.updated_at > %(since)s
      GROUP BY d.trigger_uuid, t.name, t.id ORDER BY max(d.updated_at) DESC LIMIT 20)
 """  # noqa: S608 (table names are constants, values are parameters)
+
+
+@register.inclusion_tag("deliveries/_signing_secret.html", takes_context=True)
+def signing_secret_panel(context: dict[str, Any]) -> dict[str, Any]:
+    """The settings page's signing-secret section: prefix, age, and the button that shows a new one once."""
+    user = context["request"].user
+    return {
+        "secret": SigningSecret.objects.filter(owner_id=user.pk).first(),
+        "csrf_token": context.get("csrf_token"),
+    }

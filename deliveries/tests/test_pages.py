@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from deliveries.models import Delivery, Target
+from deliveries.models import Delivery, SigningSecret, Target
 from triggers.services import trigger_create, trigger_fire
 
 pytestmark = pytest.mark.django_db
@@ -110,3 +110,16 @@ def test_rotating_the_secret_shows_the_new_one_once(browser, owner):
     make(owner)
     page = browser.post("/signing-secret/rotate").content.decode()
     assert "whsec_" in page
+
+
+def test_the_settings_page_shows_the_signing_secret_by_its_prefix_and_a_new_one_once(browser, owner, other_user):
+    assert "You have no signing secret yet" in browser.get("/settings").content.decode()
+
+    created = browser.post("/signing-secret/rotate").content.decode()
+    secret = SigningSecret.objects.get(owner=owner)
+    assert secret.secret in created
+
+    page = browser.get("/settings").content.decode()
+    assert f"<code>{secret.prefix}…</code>" in page
+    assert secret.secret not in page
+    assert not SigningSecret.objects.filter(owner=other_user).exists()
