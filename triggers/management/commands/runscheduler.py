@@ -94,7 +94,7 @@ def delete_event_logs() -> None:
 def rollup_event_logs() -> None:
     summary = eventlogs_roll_up(should_stop=_stopping.is_set)
     if summary.hours or summary.forgotten:
-        logger.info("Rolled up %s hours of event logs (%s trigger-hours)", summary.hours, f"{summary.rows:,}")
+        logger.info("Rolled up %s hours of event logs (%s trigger-hours)", f"{summary.hours:,.2f}", f"{summary.rows:,}")
 
 
 @util.close_old_connections
