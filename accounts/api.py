@@ -132,6 +132,20 @@ def _keep_this_session(request: Request) -> None:
         update_session_auth_hash(request._request, request.user)
 
 
+def _confirm_password(request: Request, *, password: str, field: str) -> Response | None:
+    """Check the caller's current password: the lockout answer, or None when it is right.
+
+    Through authenticate(), so guesses here are counted and locked like any sign-in; a
+    wrong password is a 400 naming ``field``.
+    """
+    checked = authenticate(request, email=request.user.email, password=password)
+    if getattr(request, "axes_locked_out", False):
+        return lockout_response(request)
+    if checked is None or checked.pk != request.user.pk:
+        raise serializers.ValidationError({field: ["This is not your current password."]})
+    return None
+
+
 class PasswordChangeApi(APIView):
     @extend_schema(
         request=PasswordChangeInputSerializer,
@@ -146,12 +160,10 @@ class PasswordChangeApi(APIView):
         payload = PasswordChangeInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         user = request.user
-        # Through authenticate(), so guesses here are counted and locked like any sign-in.
-        checked = authenticate(request, email=user.email, password=payload.validated_data["current_password"])
-        if getattr(request, "axes_locked_out", False):
-            return lockout_response(request)
-        if checked is None or checked.pk != user.pk:
-            raise serializers.ValidationError({"current_password": ["This is not your current password."]})
+        current = payload.validated_data["current_password"]
+        locked = _confirm_password(request, password=current, field="current_password")
+        if locked is not None:
+            return locked
         try:
             user_change_password(user=user, new_password=payload.validated_data["new_password"])
         except DjangoValidationError as error:
@@ -183,11 +195,9 @@ class MeApi(APIView):
         payload = AccountDeleteInputSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         user = request.user
-        checked = authenticate(request, email=user.email, password=payload.validated_data["password"])
-        if getattr(request, "axes_locked_out", False):
-            return lockout_response(request)
-        if checked is None or checked.pk != user.pk:
-            raise serializers.ValidationError({"password": ["This is not your current password."]})
+        locked = _confirm_password(request, password=payload.validated_data["password"], field="password")
+        if locked is not None:
+            return locked
         user_delete(user=user)
         if isinstance(request.successful_authenticator, SessionAuthentication):
             logout(request._request)

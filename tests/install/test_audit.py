@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from django.utils.timezone import now
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCRIPT = ROOT / "bin" / "audit-dependencies"
@@ -84,7 +85,7 @@ def test_an_ignore_entry_without_a_reason_or_a_date_is_refused(audit: ModuleType
 
 
 def test_the_committed_ignore_file_has_no_expired_or_incomplete_entry(audit: ModuleType) -> None:
-    today = datetime.datetime.now(tz=datetime.UTC).date()
+    today = now().date()
     assert audit.load_ignored(text=audit.IGNORE_FILE.read_text(), today=today)[1] == []
 
 
