@@ -126,3 +126,14 @@ def test_two_worker_processes_share_a_drain_without_sending_anything_twice(owner
     sent_twice = {webhook_id: times for webhook_id, times in received.items() if times > attempts[webhook_id]}
     assert sent_twice == {}
     assert Attempt.objects.filter(status_code=200).count() == DRAIN
+
+
+def test_one_command_with_two_processes_drains_and_stops_both(owner, receiver: Receiver):
+    expected = due_events(owner, receiver.url, 200)
+    parent = start_worker("--processes", "2")
+    wait_delivered(200, timeout=120)
+    copies = open(f"/proc/{parent.pid}/task/{parent.pid}/children").read().split()  # noqa: SIM115
+    assert len(copies) == 1
+    stop(parent)
+    assert not os.path.exists(f"/proc/{copies[0]}")  # the copy stopped with it
+    assert {request.headers["webhook-id"] for request in receiver.received} == set(expected)
