@@ -166,7 +166,11 @@ def _delete_old_deliveries() -> int:
         close_old_connections()
 
 
-_NEXT_DUE = f"SELECT min(next_attempt_at) FROM {_DELIVERY} WHERE state IN {_OPEN}"  # noqa: S608
+# The earliest delivery a claim could take: busy hosts' triggers are left out, as in the claim.
+_NEXT_DUE = f"""
+    SELECT min(next_attempt_at) FROM {_DELIVERY}
+    WHERE state IN {_OPEN} AND NOT trigger_uuid = ANY(%(busy)s::uuid[])
+"""  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -410,14 +414,14 @@ class DeliveryWorker:
                 self._start(claimed)
             self._backlog = len(batch) == free or bool(busy)
             if len(batch) < free:
-                await self._sleep(claims, full=bool(busy))
+                await self._sleep(claims, full=False, busy=busy)
 
-    async def _sleep(self, claims: psycopg.AsyncConnection, *, full: bool) -> None:
-        """Wait for a wake-up, at most ``max_sleep``; unless ``full`` (due rows are left
-        out of claims for now), no longer than until the earliest due delivery."""
+    async def _sleep(self, claims: psycopg.AsyncConnection, *, full: bool, busy: list[uuid.UUID] | None = None) -> None:
+        """Wait for a wake-up, at most ``max_sleep``; unless ``full``, no longer than until
+        the earliest delivery a claim could take (busy hosts' rows wait for a freed slot)."""
         timeout = self.max_sleep
         if not full:
-            cursor = await claims.execute(_NEXT_DUE)
+            cursor = await claims.execute(_NEXT_DUE, {"busy": busy or []})
             (due,) = await cursor.fetchone()
             if due is not None:
                 timeout = min(max((due - now()).total_seconds(), 0.0), self.max_sleep)
