@@ -13,7 +13,7 @@ The design and its trade-offs are in docs/design/delivery.md; in short:
   all its connections on every request, so one pool per host keeps that scan short) on
   :class:`deliveries.network.PublicOnlyTransport`, at most ``concurrency`` requests in
   all and ``per_host`` per target host. A delivery claimed for a host at its limit waits
-  in that host's queue, and the host's triggers are left out of claims until the queue
+  in that host's short queue, and the host's triggers are left out of claims until the queue
   is empty, so a hanging host ties up only its own slots and a fast one is not claimed
   and handed back over and over. A queued delivery whose lease could end before its
   attempt does is handed back instead of sent.
@@ -61,6 +61,10 @@ RETRY_AFTER_LIMIT = 3600
 RETRIED_STATUSES = frozenset({408, 425, 429})
 # A delivery handed back because its host was at its limit is due again this much later.
 HOST_BUSY_DELAY = timedelta(milliseconds=500)
+# A host's queue holds this many deliveries per slot: deep enough that a fast host's
+# claims are not mostly handed back, short enough that a retry falling due behind it
+# waits for a few attempts only.
+QUEUE_PER_SLOT = 2
 # A queued delivery starts only if its lease outlasts its timeout by this much.
 LEASE_SAFETY_SECONDS = 2
 
@@ -337,7 +341,7 @@ class DeliveryWorker:
         self.attempted = 0
         self._in_flight: set[asyncio.Task[None]] = set()
         self._per_host: dict[str, int] = {}
-        # Claimed deliveries waiting for a slot of their host (at most ``concurrency`` each),
+        # Claimed deliveries waiting for a slot of their host (QUEUE_PER_SLOT times per_host each),
         # and the triggers seen per host, left out of claims while that host has a queue.
         self._waiting: dict[str, collections.deque[Claimed]] = {}
         # True while more may be due than the last claim took: a freed slot then wakes a claim.
@@ -490,7 +494,7 @@ class DeliveryWorker:
         if claimed.url is not None and self._per_host.get(claimed.host, 0) >= self.per_host:
             self._host_triggers.setdefault(claimed.host, set()).add(claimed.trigger_uuid)
             queue = self._waiting.setdefault(claimed.host, collections.deque())
-            if len(queue) < self.concurrency:
+            if len(queue) < QUEUE_PER_SLOT * self.per_host:
                 queue.append(claimed)
             else:
                 self._release_later(claimed)
