@@ -1,0 +1,33 @@
+// Copy buttons: <button type="button" data-copy-from="#element-id"> copies that element's
+// text. One listener on the document, so buttons swapped in by a live region work too.
+"use strict";
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-copy-from]");
+  if (!button) return;
+  const source = document.querySelector(button.dataset.copyFrom);
+  if (!source) return;
+  const label = button.textContent;
+  try {
+    await navigator.clipboard.writeText(source.textContent);
+    button.textContent = "Copied";
+  } catch {
+    // No clipboard (plain HTTP, or permission refused): select the text for Ctrl+C instead.
+    window.getSelection().selectAllChildren(source);
+    button.textContent = "Selected: press Ctrl+C";
+  }
+  setTimeout(() => { button.textContent = label; }, 2000);
+});
+
+// Phones show a table row as a card with each cell under its column's name (sigwise.css reads
+// data-label); a table whose template gives no labels gets its header's words.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const table of document.querySelectorAll("main table:not(.properties)")) {
+    const headings = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, index) => {
+        if (!cell.hasAttribute("data-label") && headings[index]) cell.dataset.label = headings[index];
+      });
+    }
+  }
+});
