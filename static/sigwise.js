@@ -31,3 +31,15 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 });
+
+// A live region's poll that was redirected (the session ended: the sign-in page answered) must
+// not be swapped into the region; the whole page goes where the redirect went instead.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const answered = event.detail.xhr.responseURL;
+  if (!answered) return;
+  const asked = new URL(event.detail.requestConfig.path, window.location.href);
+  if (new URL(answered).pathname !== asked.pathname) {
+    event.detail.shouldSwap = false;
+    window.location.assign(answered);
+  }
+});

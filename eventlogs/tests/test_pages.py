@@ -191,3 +191,33 @@ def test_it_sends_a_signed_out_visitor_to_the_login_page(client: Client, db: Non
 
     assert response.status_code == 302
     assert response["Location"] == "/auth/login?next=/events/%3Fstatus%3Dall"
+
+
+def test_a_poll_of_the_events_list_keeps_the_filters_and_answers_only_the_region(browser: Client, owner: User) -> None:
+    record(owner, name="Polled hook", payload={"n": 1})
+    poll = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "events-live"}
+
+    with time_machine.travel(FIRED, tick=False):
+        page = browser.get("/events/?status=all&source=api").content.decode()
+        region = browser.get("/events/?status=all&source=api&live_version=stale", **poll)
+        version = re.search(r'"live_version": "([0-9a-f]+)"', region.content.decode()).group(1)
+        unchanged = browser.get(f"/events/?status=all&source=api&live_version={version}", **poll)
+
+    assert 'hx-get="/events/?status=all&amp;source=api" hx-trigger="every 3s"' in page
+    assert region.status_code == 200
+    assert region.content.decode().startswith('<div id="events-live"')
+    assert 'hx-get="/events/?status=all&amp;source=api"' in region.content.decode()  # no stale version
+    assert "Polled hook" in region.content.decode()
+    assert "<html" not in region.content.decode()
+    assert unchanged.status_code == 204
+
+
+def test_a_poll_of_another_users_event_page_is_a_404(owner: User, other_user: User) -> None:
+    event = record(owner)
+
+    with time_machine.travel(FIRED, tick=False):
+        response = signed_in(other_user).get(
+            f"/events/{event.id}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="event-delivery"
+        )
+
+    assert response.status_code == 404
