@@ -210,14 +210,3 @@ def test_a_poll_of_the_events_list_keeps_the_filters_and_answers_only_the_region
     assert "Polled hook" in region.content.decode()
     assert "<html" not in region.content.decode()
     assert unchanged.status_code == 204
-
-
-def test_a_poll_of_another_users_event_page_is_a_404(owner: User, other_user: User) -> None:
-    event = record(owner)
-
-    with time_machine.travel(FIRED, tick=False):
-        response = signed_in(other_user).get(
-            f"/events/{event.id}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="event-delivery"
-        )
-
-    assert response.status_code == 404

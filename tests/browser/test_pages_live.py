@@ -8,6 +8,7 @@ Screenshots of each page at both widths go to .ci/artifacts/ (git-ignored) for a
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import uuid
 from datetime import timedelta
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.contrib.sessions.models import Session
 from django.utils.timezone import now
 from playwright.sync_api import Page, expect
 
@@ -260,3 +262,14 @@ def test_an_event_page_shows_its_delivery_changing_without_a_reload(signed_in: P
 
     expect(page.locator("#event-delivery .delivery-state")).to_contain_text("delivered", timeout=LIVE_WITHIN_MS)
     assert page.evaluate("window.notReloaded") is True
+
+
+def test_a_live_page_goes_to_the_sign_in_page_when_the_session_ends(signed_in: Page) -> None:
+    page = signed_in
+    page.goto("/")
+    expect(page.locator("#dashboard-live")).to_be_visible()
+
+    Session.objects.all().delete()
+
+    expect(page).to_have_url(re.compile(r"/auth/login\?next="), timeout=LIVE_WITHIN_MS)
+    expect(page.locator("#dashboard-live")).to_have_count(0)
