@@ -121,8 +121,8 @@ def _bar_chart(hours: list[HourBucket]) -> dict[str, Any]:
     busiest = max(reversed(hours), key=lambda hour: hour.count, default=None)  # the latest of equals
     busiest_words = None
     if peak and busiest is not None:
-        # "14:00–15:00" in the reader's zone, with the day when it is not today's.
-        busiest_words = f"{busiest.start:%H:%M}–{busiest.end:%H:%M}"
+        # "14:00 to 15:00" (with an en dash) in the reader's zone, and the day when not today's.
+        busiest_words = f"{busiest.start:%H:%M}\N{EN DASH}{busiest.end:%H:%M}"
         if busiest.start.date() != hours[-1].start.date():
             busiest_words += f" on {busiest.start.day} {busiest.start:%b}"
     totals = {source: sum(hour.by_source.get(source, 0) for hour in hours) for source in CHART_SOURCES}
