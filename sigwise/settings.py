@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_apscheduler",
     "axes",
+    "django_htmx",
+    "core",
     "accounts",
     "triggers",
     "eventlogs",
@@ -98,6 +100,8 @@ MIDDLEWARE = [
     # After authentication: it counts per signed-in user, as the API's user throttle does.
     "sigwise.middleware.PageThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: a live region's poll (core/live.py).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees the outcome of every login attempt (django-axes requirement).
     "axes.middleware.AxesMiddleware",

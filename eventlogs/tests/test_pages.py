@@ -14,7 +14,7 @@ from accounts.models import User
 from eventlogs.models import EventLog
 
 FIRED = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)  # 10:00 in Asia/Kolkata
-ROW = re.compile(r"<tr>\s*<td class=\"nowrap\">")
+ROW = re.compile(r'<tr class="event-row"')
 
 
 def signed_in(user: User) -> Client:
@@ -113,9 +113,7 @@ def test_it_pretty_prints_the_payload_escaped(browser: Client, owner: User) -> N
     with time_machine.travel(FIRED, tick=False):
         html = browser.get("/events/").content.decode()
 
-    assert (
-        "<pre>{\n  &quot;note&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;,\n  &quot;order&quot;: {" in html
-    )
+    assert '">{\n  &quot;note&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;,\n  &quot;order&quot;: {' in html
     assert "<script>alert(1)</script>" not in html
 
 
@@ -153,22 +151,28 @@ def test_a_malformed_filter_is_a_400_that_names_it(browser: Client, db: None, qu
     assert f"{query.split('=')[0]}: " in response.content.decode()
 
 
-def test_it_paginates_with_a_bounded_page_size_and_keeps_the_filters(browser: Client, owner: User) -> None:
+def test_it_pages_by_cursor_so_new_events_do_not_shift_the_next_page(browser: Client, owner: User) -> None:
     for second in range(51):
         record(owner, fired_at=FIRED - timedelta(seconds=second))
 
     with time_machine.travel(FIRED, tick=False):
-        first = browser.get("/events/?status=all").content.decode()
-        second = browser.get("/events/?status=all&page=2").content.decode()
-        beyond = browser.get("/events/?status=all&page=99")
+        first = browser.get("/events/?status=all&source=api").content.decode()
+        older = re.search(r'<a class="button" rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+        # Ten events fire while the reader is on the first page.
+        for _ in range(10):
+            record(owner, fired_at=FIRED)
+        second = browser.get(f"/events/{older}").content.decode()
+        broken = browser.get("/events/?status=all&cursor=cD1ib2d1cw%3D%3D")
 
     assert rows(first) == 50
-    assert "Page 1 of 2 · 51 in all" in first
-    assert 'href="?status=all&amp;page=2"' in first
+    assert "51 in this tab" in first
+    assert "status=all" in older
+    assert "source=api" in older
+    assert "cursor=" in older
     assert rows(second) == 1
-    assert "1 Mar 2026, 09:59:10" in second  # the oldest
-    assert beyond.status_code == 200  # past the end shows the last page
-    assert rows(beyond.content.decode()) == 1
+    assert "1 Mar 2026, 09:59:10" in second  # still the oldest, not one pushed over by the new events
+    assert 'rel="prev"' in second
+    assert broken.status_code == 404
 
 
 def test_it_shows_only_the_users_own_events(owner: User, other_user: User) -> None:
@@ -187,3 +191,22 @@ def test_it_sends_a_signed_out_visitor_to_the_login_page(client: Client, db: Non
 
     assert response.status_code == 302
     assert response["Location"] == "/auth/login?next=/events/%3Fstatus%3Dall"
+
+
+def test_a_poll_of_the_events_list_keeps_the_filters_and_answers_only_the_region(browser: Client, owner: User) -> None:
+    record(owner, name="Polled hook", payload={"n": 1})
+    poll = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "events-live"}
+
+    with time_machine.travel(FIRED, tick=False):
+        page = browser.get("/events/?status=all&source=api").content.decode()
+        region = browser.get("/events/?status=all&source=api&live_version=stale", **poll)
+        version = re.search(r'"live_version": "([0-9a-f]+)"', region.content.decode()).group(1)
+        unchanged = browser.get(f"/events/?status=all&source=api&live_version={version}", **poll)
+
+    assert 'hx-get="/events/?status=all&amp;source=api" hx-trigger="every 3s"' in page
+    assert region.status_code == 200
+    assert region.content.decode().startswith('<div id="events-live"')
+    assert 'hx-get="/events/?status=all&amp;source=api"' in region.content.decode()  # no stale version
+    assert "Polled hook" in region.content.decode()
+    assert "<html" not in region.content.decode()
+    assert unchanged.status_code == 204

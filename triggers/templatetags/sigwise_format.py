@@ -46,3 +46,9 @@ def pretty_json(value: Any) -> str:
 @register.filter
 def schedule_words(trigger: Trigger, zone: tzinfo) -> str:
     return describe_schedule(trigger, zone=zone)
+
+
+@register.filter
+def one_line_json(value: Any) -> str:
+    """Compact JSON on one line, for a payload shown collapsed (CSS cuts it to the cell's width)."""
+    return json.dumps(value, separators=(", ", ": "), sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
