@@ -22,11 +22,14 @@ from prometheus_client import Counter, Histogram, values
 MULTIPROCESS_DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
+# Read once: prometheus-client asks for the identifier on every increment (to notice a fork).
+_HOST = socket.gethostname().replace("_", "-") or "host"
+
+
 def process_identifier(pid: int | None = None) -> str:
     """This process's name in the multi-process files: host and pid (no ``_``, which the
     reader splits file names on)."""
-    host = socket.gethostname().replace("_", "-") or "host"
-    return f"{host}-{pid if pid is not None else os.getpid()}"
+    return f"{_HOST}-{pid if pid is not None else os.getpid()}"
 
 
 if os.environ.get(MULTIPROCESS_DIRECTORY_VARIABLE):
