@@ -28,6 +28,7 @@ from django_apscheduler.models import DjangoJob, DjangoJobExecution
 from accounts.models import User
 from conftest import PASSWORD
 from eventlogs.models import EventLog, EventLogHour
+from monitoring.models import Heartbeat
 from triggers.models import Trigger
 from triggers.services import trigger_create
 from triggers.tests.scheduler_process import SchedulerProcess, scheduler_factory, wait_for
@@ -266,3 +267,40 @@ def test_creating_editing_pausing_and_deleting_through_the_api_take_effect_witho
     _, listed = api.call("GET", f"/api/v1/triggers/{created}")
     assert listed["fire_count"] == 1
     assert scheduler.process.poll() is None
+
+
+def test_the_scheduler_beats_logs_each_firing_as_json_and_its_metrics_reach_the_scrape(
+    owner: User, schedulers: Schedulers, tmp_path: Path, client, settings
+) -> None:
+    metrics_directory = tmp_path / "metrics"
+    metrics_directory.mkdir()
+    scheduler = schedulers().start(
+        environment={"LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory)}
+    )
+    heartbeat = wait_for(lambda: Heartbeat.objects.filter(kind="scheduler").first(), timeout=15)
+    assert heartbeat.pid == scheduler.process.pid
+    assert client.get("/healthz?deep=1").status_code == 200
+
+    due = now() + timedelta(seconds=1)
+    trigger = trigger_create(
+        owner=owner,
+        values={"name": "soon", "type": "scheduled", "schedule_details": {"run_at": due.isoformat()}},
+    )
+    wait_for(lambda: EventLog.objects.filter(trigger_uuid=trigger.id).exists(), timeout=15)
+    wait_for(lambda: f'"trigger_id": "{trigger.id}"' in scheduler.log(), timeout=5)
+
+    settings.METRICS_TOKEN = "m" * 60
+    settings.PROMETHEUS_MULTIPROC_DIR = str(metrics_directory)
+    scrape = client.get("/metrics", HTTP_AUTHORIZATION="Bearer " + "m" * 60).content.decode()
+    assert 'sigwise_firings_total{source="scheduled"} 1.0' in scrape
+    assert "sigwise_dispatch_lateness_seconds_count 1.0" in scrape
+    assert 'sigwise_processes_running{kind="scheduler"} 1.0' in scrape
+
+    assert scheduler.terminate() == 0
+    assert not Heartbeat.objects.exists()  # a clean stop removes its row
+    (line,) = [json.loads(line) for line in scheduler.log().splitlines() if str(trigger.id) in line]
+    assert line["logger"] == "triggers.dispatch"
+    assert line["level"] == "INFO"
+    assert line["slot"] == due.isoformat()
+    assert 0 <= line["lateness_seconds"] < 1
+    assert line["time"].startswith(str(now().year))
