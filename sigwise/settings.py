@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_apscheduler",
     "axes",
+    "core",
     "accounts",
     "triggers",
     "eventlogs",

@@ -213,6 +213,12 @@ def test_the_event_logs_fragment_is_html_of_own_events_with_payloads_escaped(api
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
 
 
+def test_the_event_logs_fragment_shows_a_payload_as_the_pages_do(api, owner) -> None:
+    log(owner, age=timedelta(minutes=1), payload={"b": "café", "a": 1})
+    page = api.get("/api/v1/event_logs/event_logs_html").content.decode()
+    assert "{\n  &quot;a&quot;: 1,\n  &quot;b&quot;: &quot;café&quot;\n}" in page
+
+
 def test_the_event_logs_fragment_is_bounded_to_the_newest_100(api, owner) -> None:
     EventLog.objects.bulk_create(
         EventLog(

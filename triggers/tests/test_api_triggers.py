@@ -471,6 +471,12 @@ def test_the_triggers_fragment_is_html_of_own_triggers_with_values_escaped(api, 
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
 
 
+def test_the_triggers_fragment_shows_a_payload_as_the_pages_do(api, owner) -> None:
+    make_api_trigger(owner, api_payload={"b": "café", "a": 1})
+    page = api.get("/api/v1/triggers/triggers_html").content.decode()
+    assert "{\n  &quot;a&quot;: 1,\n  &quot;b&quot;: &quot;café&quot;\n}" in page
+
+
 def test_the_triggers_fragment_needs_authentication() -> None:
     assert APIClient().get("/api/v1/triggers/triggers_html").status_code == 401
 
