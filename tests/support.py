@@ -1,18 +1,86 @@
-"""Helpers shared by the proof layers (browser, fuzz, security): no fixtures, plain functions."""
+"""Helpers every test module shares: the factories (a trigger, an event, a signed-in
+browser) and the child-process helpers of the proof layers. Plain functions; the fixtures
+built on them are in the root ``conftest.py``."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from django.db import connection
+from django.test import Client
+from django.utils.timezone import now
+
+from accounts.models import User
+from eventlogs.models import EventLog
+from triggers.models import Trigger
+from triggers.services import trigger_create
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+
+# Where the ``frozen_clock`` fixture stops time.
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def signed_in(user: User, **client_options: Any) -> Client:
+    """A test browser with ``user``'s session, as after the login page."""
+    client = Client(**client_options)
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    return client
+
+
+def make_trigger(owner: User, **values: Any) -> Trigger:
+    """A trigger made through the service, as the API and the pages make one: by default a
+    scheduled one firing every minute; ``values`` are the API's fields."""
+    return trigger_create(
+        owner=owner,
+        values={
+            "name": "Heartbeat",
+            "type": "scheduled",
+            "schedule_details": {"interval_seconds": 60},
+            "api_payload": {},
+            "expires_at": None,
+            "is_test": False,
+            "enabled": True,
+            **values,
+        },
+    )
+
+
+def make_api_trigger(owner: User, **values: Any) -> Trigger:
+    return make_trigger(owner, **{"name": "Webhook", "type": "api", "schedule_details": None, **values})
+
+
+def build_event(owner: User, **fields: Any) -> EventLog:
+    """An unsaved event of an API trigger, fired now; only its snapshot of the trigger is set
+    (no trigger row is needed, as for a deleted trigger). ``source="test"`` makes a test event."""
+    source = fields.pop("source", EventLog.Source.API)
+    values: dict[str, Any] = {
+        "owner": owner,
+        "trigger_uuid": uuid.uuid4(),
+        "trigger_name": "Webhook",
+        "trigger_type": "api",
+        "source": source,
+        "is_test": source == EventLog.Source.TEST,
+        "payload": {},
+        "fired_at": now(),
+        **fields,
+    }
+    return EventLog(**values)
+
+
+def make_event(owner: User, **fields: Any) -> EventLog:
+    """:func:`build_event`, saved."""
+    event = build_event(owner, **fields)
+    event.save()
+    return event
 
 
 def test_database_url() -> str:

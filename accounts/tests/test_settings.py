@@ -25,13 +25,6 @@ NOON = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
-@pytest.fixture
-def browser(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner, backend=BACKEND)
-    return client
-
-
 def test_the_settings_page_shows_the_zone_with_its_current_time_and_every_section(browser, owner) -> None:
     with time_machine.travel(NOON, tick=False):
         page = browser.get("/settings").content.decode()
