@@ -146,6 +146,8 @@ def test_refresh_and_logout_refuse_a_tampered_or_unknown_refresh_token(
 
 
 # --- Authentication of every API call ----------------------------------------------------------
+# Every kind of bad token on every API route (expired, forged, a refresh token, an inactive
+# user's...) is in tests/security/test_matrix.py; these pin the answers' details.
 
 
 @pytest.mark.django_db
@@ -175,13 +177,6 @@ def test_an_unknown_or_malformed_authorization_header_gets_401(anonymous: APICli
     assert anonymous.get(PROBE).status_code == 401
 
 
-def test_a_refresh_token_is_not_accepted_as_an_access_token(anonymous: APIClient, owner: User) -> None:
-    pair = token_pair(anonymous)
-    anonymous.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['refresh']}")
-
-    assert anonymous.get(PROBE).status_code == 401
-
-
 def test_an_expired_access_token_gets_401(anonymous: APIClient, owner: User, settings) -> None:
     lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
     with time_machine.travel(now(), tick=False) as traveller:
@@ -195,15 +190,6 @@ def test_an_expired_access_token_gets_401(anonymous: APIClient, owner: User, set
 
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
-
-
-def test_an_access_token_of_a_deactivated_user_gets_401(anonymous: APIClient, owner: User) -> None:
-    pair = token_pair(anonymous)
-    owner.is_active = False
-    owner.save()
-    anonymous.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
-
-    assert anonymous.get(PROBE).status_code == 401
 
 
 # --- Browser calls ride the session and must carry the CSRF token ------------------------------------
