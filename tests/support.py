@@ -115,28 +115,18 @@ def production_environment(**extra: str) -> dict[str, str]:
     return environment
 
 
-def run_manage(*arguments: str, environment: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def _run(command: list[str], environment: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [PYTHON, "manage.py", *arguments],
-        cwd=REPOSITORY,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        command, cwd=REPOSITORY, env=environment, capture_output=True, text=True, timeout=timeout, check=False
     )
+
+
+def run_manage(*arguments: str, environment: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return _run([PYTHON, "manage.py", *arguments], environment, timeout)
 
 
 def run_python(code: str, *, environment: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYTHON, "-c", code],
-        cwd=REPOSITORY,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return _run([PYTHON, "-c", code], environment, timeout)
 
 
 def contains_any(body: bytes | str, needles: list[str]) -> list[Any]:
