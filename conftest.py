@@ -10,12 +10,9 @@ import pytest
 import time_machine
 from django.test import Client
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
-from tests.support import NOW, signed_in
-
-PASSWORD = "correct-horse-battery-staple"
+from tests.support import NOW, PASSWORD, bearer_client, signed_in
 
 
 def pytest_configure() -> None:
@@ -36,10 +33,10 @@ def other_user(db) -> User:
     return User.objects.create_user(email="intruder@example.com", password=PASSWORD)
 
 
-def bearer_client(user: User) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
+@pytest.fixture
+def anonymous() -> APIClient:
+    """An API client without credentials."""
+    return APIClient()
 
 
 @pytest.fixture

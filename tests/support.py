@@ -16,6 +16,8 @@ from urllib.parse import quote
 from django.db import connection
 from django.test import Client
 from django.utils.timezone import now
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from eventlogs.models import EventLog
@@ -27,6 +29,8 @@ PYTHON = sys.executable
 
 # Where the ``frozen_clock`` fixture stops time.
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+# The password of the ``owner`` and ``other_user`` fixtures.
+PASSWORD = "correct-horse-battery-staple"
 
 
 def signed_in(user: User, **client_options: Any) -> Client:
@@ -34,6 +38,20 @@ def signed_in(user: User, **client_options: Any) -> Client:
     client = Client(**client_options)
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
     return client
+
+
+def bearer_client(user: User) -> APIClient:
+    """An API client with a real access token of ``user``."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+def token_pair(email: str = "owner@example.com", password: str = PASSWORD) -> dict[str, str]:
+    """An access and a refresh token from the token API, as a client signs in."""
+    response = APIClient().post("/api/v1/auth/token", {"email": email, "password": password}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
 
 
 def make_trigger(owner: User, **values: Any) -> Trigger:

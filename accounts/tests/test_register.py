@@ -20,11 +20,6 @@ WEAK_PASSWORDS = [
 ]
 
 
-@pytest.fixture
-def anonymous() -> APIClient:
-    return APIClient()
-
-
 @pytest.mark.django_db
 def test_it_registers_through_the_api_and_returns_a_working_token_pair(anonymous: APIClient) -> None:
     response = anonymous.post(REGISTER, {"email": "New.Person@Example.com", "password": GOOD_PASSWORD}, format="json")

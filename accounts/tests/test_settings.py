@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, User
 from accounts.services import api_key_create
-from conftest import PASSWORD, bearer_client
 from eventlogs.models import EventLog
+from tests.support import PASSWORD, bearer_client
 from triggers.dispatch import triggers_dispatch_due
 from triggers.models import Trigger
 from triggers.services import trigger_create, trigger_fire

@@ -27,11 +27,10 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from accounts.models import User
 from accounts.tokens import refresh_token_for
-from conftest import PASSWORD
 from eventlogs.models import EventLog
 from tests.security.conftest import OwnedObjects
 from tests.security.routes import ALL_METHODS, PUBLIC_PATHS, UNSAFE_METHODS, Route, all_routes
-from tests.support import contains_any
+from tests.support import PASSWORD, contains_any
 from triggers.models import Trigger
 
 ROUTES = all_routes()

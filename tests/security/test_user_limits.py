@@ -14,10 +14,9 @@ from rest_framework.test import APIClient
 from time_machine import TimeMachineFixture
 
 from accounts.models import User
-from conftest import bearer_client
 from eventlogs.models import EventLog
 from sigwise.throttling import FixedWindowRateThrottle, UserFixedWindowThrottle
-from tests.support import make_api_trigger, make_trigger
+from tests.support import bearer_client, make_api_trigger, make_trigger
 from triggers.dispatch import triggers_dispatch_due, triggers_seconds_until_due
 from triggers.models import Trigger
 from triggers.services import TriggerLimitReached, trigger_create

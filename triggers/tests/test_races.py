@@ -18,9 +18,8 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from conftest import bearer_client
 from eventlogs.models import EventLog
-from tests.support import make_api_trigger
+from tests.support import bearer_client, make_api_trigger
 from triggers import dispatch
 from triggers.dispatch import LOCKED_ROW_RETRY_SECONDS, TriggerDispatcher, triggers_dispatch_due
 from triggers.models import Trigger

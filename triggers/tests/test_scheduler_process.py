@@ -26,8 +26,8 @@ from django.utils.timezone import now
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from accounts.models import User
-from conftest import PASSWORD
 from eventlogs.models import EventLog, EventLogHour
+from tests.support import PASSWORD
 from triggers.models import Trigger
 from triggers.services import trigger_create
 from triggers.tests.scheduler_process import SchedulerProcess, scheduler_factory, wait_for
