@@ -11,13 +11,6 @@ from triggers.services import trigger_create, trigger_fire
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browser(owner) -> Client:
-    client = Client()
-    client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 def make(owner, url="https://hooks.example.com/in"):
     return trigger_create(owner=owner, values={"name": "Orders", "type": "api", "target": {"url": url}})
 

@@ -13,49 +13,13 @@ from django.test import Client
 from accounts.models import User
 from eventlogs.models import EventLog
 from eventlogs.services import eventlog_record
+from tests.support import make_api_trigger, make_trigger
 from triggers.models import Trigger
-from triggers.services import trigger_create
 
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 # 1 Mar 2026, 04:30 UTC is 10:00 in Asia/Kolkata (every new user's zone).
 MORNING = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-@pytest.fixture
-def browser(owner: User) -> Client:
-    return signed_in(owner)
-
-
-@pytest.fixture
-def other_browser(other_user: User) -> Client:
-    return signed_in(other_user)
-
-
-def make_trigger(owner: User, **values: Any) -> Trigger:
-    return trigger_create(
-        owner=owner,
-        values={
-            "name": "Heartbeat",
-            "type": "scheduled",
-            "schedule_details": {"interval_seconds": 60},
-            "api_payload": {},
-            "expires_at": None,
-            "is_test": False,
-            "enabled": True,
-            **values,
-        },
-    )
-
-
-def make_api_trigger(owner: User, **values: Any) -> Trigger:
-    return make_trigger(owner, **{"name": "Webhook", "type": "api", "schedule_details": None, **values})
 
 
 def form_data(**overrides: str) -> dict[str, str]:
