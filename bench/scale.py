@@ -92,7 +92,7 @@ def _kill_hard(processes: Processes, name: str) -> None:
     process.wait()
 
 
-def _wait_healthy(url: str, seconds: float = 60.0) -> None:
+def _wait_healthy(url: str, seconds: float = 180.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
