@@ -3,12 +3,13 @@
 - ``scale``: two gunicorn servers behind HAProxy, two schedulers and two delivery workers.
   A steady API fire load (each request with its own ``Idempotency-Key``, on triggers with a
   webhook target) and ``scale_triggers`` one-time triggers due evenly over
-  ``scale_window_seconds``; a third of the way in, one process of each kind is killed with
+  ``scale_window_seconds``; a quarter of the way in, one process of each kind is killed with
   SIGKILL and started again ``scale_down_seconds`` later. Checked afterwards: every slot
   fired exactly once; every request answered 2xx has exactly one event (its key's); the
-  requests that failed were all in flight at the kill, and sent again with their key each
-  ends with exactly one event; every event reached the receiver (at least once: a delivery
-  whose worker died is sent again when its lease ends).
+  requests that failed were all in flight at the kill (from the SIGKILL until the killed
+  processes are gone), and sent again with their key each ends with exactly one event;
+  every event reached the receiver (at least once: a delivery whose worker died is sent
+  again when its lease ends).
 - ``burst``: ``burst_triggers`` one-time triggers due in the same second, written with one
   ``INSERT … SELECT`` copying a trigger made by ``trigger_create``; the time until the last
   one fired and the lateness, with one scheduler and then with two.
