@@ -15,6 +15,7 @@ from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.timezones import canonical_timezone
 from deliveries.serializers import TargetInputField, TargetOutputField
 from eventlogs.serializers import EventLogOutputSerializer
 from triggers.models import Trigger
@@ -221,6 +222,35 @@ class TriggerListFilterSerializer(serializers.Serializer):
 
     type = serializers.ChoiceField(choices=Trigger.Type.choices, required=False, help_text="Only this type.")
     enabled = serializers.BooleanField(required=False, help_text="true or false.")
+
+
+class SchedulePreviewInputSerializer(serializers.Serializer):
+    """A schedule to try before saving it: the same ``schedule_details`` and ``expires_at``
+    a create takes, checked by the same rules."""
+
+    schedule_details = ScheduleDetailsField(help_text="As on create: one of the three shapes.")
+    expires_at = OwnerZoneDateTimeField(
+        required=False, allow_null=True, help_text="Optional; firings stop before it. Without an offset: your zone."
+    )
+    timezone = StrictCharField(
+        required=False, help_text="The IANA zone to show the firings in; default: your time zone."
+    )
+
+    def validate_timezone(self, value: str) -> str:
+        zone = canonical_timezone(value)
+        if zone is None:
+            raise serializers.ValidationError("Must be an IANA time zone name, such as Asia/Kolkata.")
+        return zone
+
+
+class SchedulePreviewOutputSerializer(serializers.Serializer):
+    description = serializers.CharField(
+        help_text='The schedule in words, such as "at 09:30 on weekdays (Europe/Berlin)".'
+    )
+    timezone = serializers.CharField(help_text="The zone the firings are shown in.")
+    next_firings = serializers.ListField(
+        child=serializers.DateTimeField(), help_text="Up to the next five firings, with that zone's offset."
+    )
 
 
 class FiredEventOutputSerializer(EventLogOutputSerializer):
