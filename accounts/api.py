@@ -46,6 +46,7 @@ UNAUTHENTICATED = OpenApiResponse(OpenApiTypes.OBJECT, description="Not signed i
 TOO_MANY = OpenApiResponse(OpenApiTypes.OBJECT, description="Throttled, or sign-in is locked after repeated failures.")
 
 
+@extend_schema(tags=["auth"])
 class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -68,6 +69,7 @@ class RegisterApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(tags=["auth"])
 class TokenObtainApi(TokenObtainPairView):
     """simplejwt's token view, answering 429 while django-axes has the account or address locked.
 
@@ -101,6 +103,7 @@ class TokenObtainApi(TokenObtainPairView):
         return super().handle_exception(exc)
 
 
+@extend_schema(tags=["auth"])
 @extend_schema_view(
     post=extend_schema(
         request=TokenRefreshSerializer,
@@ -116,6 +119,7 @@ class TokenRefreshApi(TokenRefreshView):
     serializer_class = TokenRefreshInputSerializer
 
 
+@extend_schema(tags=["auth"])
 @extend_schema_view(
     post=extend_schema(
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Signed out."), **BODY_ERRORS, 401: BAD_TOKEN},
@@ -146,6 +150,7 @@ def _confirm_password(request: Request, *, password: str, field: str) -> Respons
     return None
 
 
+@extend_schema(tags=["account"])
 class PasswordChangeApi(APIView):
     @extend_schema(
         request=PasswordChangeInputSerializer,
@@ -172,6 +177,7 @@ class PasswordChangeApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(tags=["account"])
 class LogoutEverywhereApi(APIView):
     @extend_schema(
         request=None,
@@ -184,6 +190,7 @@ class LogoutEverywhereApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(tags=["account"])
 class MeApi(APIView):
     @extend_schema(
         request=AccountDeleteInputSerializer,

@@ -339,7 +339,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
         return found.trigger
 
     @extend_schema(
-        summary="Your triggers as an HTML table (the seed's fragment)",
+        summary="Your newest triggers as an HTML table, for embedding in a page",
         responses={(200, "text/html"): HTML, (401, "text/html"): HTML_UNAUTHENTICATED},
     )
     @action(

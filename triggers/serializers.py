@@ -254,7 +254,7 @@ class SchedulePreviewOutputSerializer(serializers.Serializer):
 
 
 class FiredEventOutputSerializer(EventLogOutputSerializer):
-    """The event a fire or test call logged, with the seed's ``message`` and ``event_id``."""
+    """The event a fire or test call logged, with a ``message`` saying what happened and its ``event_id``."""
 
     message = serializers.SerializerMethodField()
     event_id = serializers.UUIDField(source="id", read_only=True)
