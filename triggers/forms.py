@@ -9,6 +9,7 @@ errors are mapped back onto the fields here.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -348,6 +349,33 @@ class TriggerForm(TargetFormFields):
         if kind == Trigger.ScheduleKind.ONCE:
             return [("run_at", messages)]
         return [("schedule_kind", messages)]
+
+
+class BulkActionForm(forms.Form):
+    """The trigger list's bulk form: an action and the ticked ids. ``triggers`` holds the
+    user's own triggers among them; any other id (another user's, a deleted one) is ignored."""
+
+    action = forms.ChoiceField(choices=[("pause", "Pause"), ("resume", "Resume"), ("delete", "Delete")])
+    confirmed = forms.BooleanField(required=False)
+    back = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args: Any, owner: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.triggers: list[Trigger] = []
+        self.back = ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        self.back = cleaned.get("back", "")
+        wanted = []
+        for value in self.data.getlist("ids"):  # not a form field: unknown ids are skipped, not refused
+            try:
+                wanted.append(uuid.UUID(value))
+            except ValueError:
+                continue
+        self.triggers = list(Trigger.objects.filter(owner=self.owner, pk__in=wanted).order_by("name", "id"))
+        return cleaned
 
 
 class FireForm(forms.Form):

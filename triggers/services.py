@@ -339,6 +339,13 @@ def trigger_create(*, owner: Any, values: dict[str, Any]) -> Trigger:
     return trigger
 
 
+def trigger_duplicate(*, trigger: Trigger) -> Trigger:
+    """A paused copy named "Copy of …", made by :func:`trigger_create` (the same rules and
+    limit); its delivery target is not copied, so a copy never posts anywhere unasked."""
+    name = f"Copy of {trigger.name}"[:200]
+    return trigger_create(owner=trigger.owner, values={**trigger_values(trigger), "name": name, "enabled": False})
+
+
 @transaction.atomic
 def trigger_update(
     *, trigger: Trigger, values: dict[str, Any] | None = None, changes: dict[str, Any] | None = None

@@ -20,12 +20,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from eventlogs.models import EventLog, delete_after
 from eventlogs.selectors import STATUS_ALL, eventlogs_counts, eventlogs_per_hour, eventlogs_visible
-from triggers.forms import FireForm, TriggerForm
+from triggers.filters import TriggerFilter
+from triggers.forms import BulkActionForm, FireForm, TriggerForm
 from triggers.models import Trigger
 from triggers.services import (
     TriggerInvalid,
+    TriggerLimitReached,
     TriggerNotFireable,
     trigger_delete,
+    trigger_duplicate,
     trigger_fire,
     trigger_is_expired,
     trigger_set_enabled,
@@ -116,8 +119,65 @@ def trigger_list(request: HttpRequest) -> HttpResponse:
         )
         .order_by("-created_at", "-id")
     )
-    page = Paginator(triggers, TRIGGERS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "triggers/list.html", {"page": page, "now": now()})
+    filters = TriggerFilter(request.GET, queryset=triggers)
+    page = Paginator(filters.qs, TRIGGERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "triggers/list.html", {"page": page, "now": now(), "filters": filters})
+
+
+@require_POST
+def trigger_bulk(request: HttpRequest) -> HttpResponse:
+    """Pause, resume or delete the ticked triggers. Ids that are not the user's are ignored,
+    and a delete is asked to be confirmed on a page that lists what it removes."""
+    form = BulkActionForm(request.POST, owner=request.user)
+    if not form.is_valid() or not form.triggers:
+        messages.error(request, "Tick at least one trigger, then choose what to do with them.")
+        return redirect(_back_to_list(request))
+    action, triggers = form.cleaned_data["action"], form.triggers
+    if action == "delete":
+        if not form.cleaned_data["confirmed"]:
+            return render(request, "triggers/confirm_bulk_delete.html", {"triggers": triggers, "back": form.back})
+        for trigger in triggers:
+            trigger_delete(trigger=trigger)
+        messages.success(request, f"Deleted {_count(triggers)}; their event logs stay until retention removes them.")
+        return redirect(_back_to_list(request))
+    refused = []
+    for trigger in triggers:
+        try:
+            trigger_set_enabled(trigger=trigger, enabled=action == "resume")
+        except TriggerInvalid as invalid:
+            refused.append(f"“{trigger.name}”: {' '.join(_flatten(invalid.errors))}")
+    done = len(triggers) - len(refused)
+    if done:
+        messages.success(request, f"{'Resumed' if action == 'resume' else 'Paused'} {_count(done)}.")
+    for problem in refused:
+        messages.error(request, f"Could not {action} {problem}")
+    return redirect(_back_to_list(request))
+
+
+def _count(triggers: list[Trigger] | int) -> str:
+    number = triggers if isinstance(triggers, int) else len(triggers)
+    return f"{number} trigger{'s' if number != 1 else ''}"
+
+
+def _back_to_list(request: HttpRequest) -> str:
+    """The list as the user had it (search, filters, page), never another site."""
+    query = request.POST.get("back", "")
+    return f"{reverse('trigger-list')}?{query}" if query and "://" not in query else reverse("trigger-list")
+
+
+@require_POST
+def trigger_duplicate_view(request: HttpRequest, trigger_id: uuid.UUID) -> HttpResponse:
+    trigger = _own_trigger(request, trigger_id)
+    try:
+        copy = trigger_duplicate(trigger=trigger)
+    except TriggerInvalid as invalid:
+        messages.error(request, f"Could not duplicate this trigger. {' '.join(_flatten(invalid.errors))}")
+        return redirect(_detail_url(trigger))
+    except TriggerLimitReached as refused:
+        messages.error(request, refused.message)
+        return redirect(_detail_url(trigger))
+    messages.success(request, f"Created “{copy.name}”, paused: check it, then resume it.")
+    return redirect(_detail_url(copy))
 
 
 @require_http_methods(["GET", "POST"])
