@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts.models import User
 from triggers.models import Trigger
-from triggers.tests.test_pages import MORNING, field_errors, form_data, make_trigger, signed_in
+from triggers.tests.test_pages import MORNING, field_errors, form_data, make_api_trigger, make_trigger, signed_in
 
 
 @pytest.fixture
@@ -26,20 +26,21 @@ def described_ids(html: str) -> list[str]:
 def test_the_cron_help_shows_the_example_as_code_not_as_markup(browser: Client) -> None:
     html = browser.get("/triggers/new").content.decode()
 
+    assert 'aria-describedby="id_cron_helptext"' in html
+    assert '<p class="help" id="id_cron_helptext">' in html
     assert "<code>0 9 * * 1-5</code>" in html
     assert "&lt;code&gt;" not in html
 
 
 @pytest.mark.parametrize(
     "path",
-    ["/triggers/new", "/settings", "/auth/password"],
+    ["/triggers/new", "/settings", "/auth/password", "/triggers/", "/events/", "{api}", "{api}edit"],
 )
-def test_every_aria_describedby_names_an_element_on_the_page(browser: Client, path: str) -> None:
-    html = browser.get(path).content.decode()
+def test_every_aria_describedby_names_an_element_on_the_page(browser: Client, owner: User, path: str) -> None:
+    trigger = make_api_trigger(owner)
+    html = browser.get(path.replace("{api}", f"/triggers/{trigger.id}/")).content.decode()
 
-    referenced = described_ids(html)
-    assert referenced, "the page has help texts"
-    for name in referenced:
+    for name in described_ids(html):
         assert f'id="{name}"' in html, name
 
 
