@@ -247,7 +247,9 @@ def test_a_trigger_can_be_paused_edited_and_deleted(signed_in: Page, customer: U
 
     page.click("text=Edit")
     page.fill("#id_name", "Heartbeat, slower")
-    page.fill("#id_interval", "600")
+    # The edit form shows the 60 s interval as 1 minute: ten of them is 600 s.
+    expect(page.locator("#id_interval_unit")).to_have_value("minutes")
+    page.fill("#id_interval", "10")
     page.click("form.trigger-form button[type=submit]")
     expect(page.locator(".messages")).to_contain_text("Trigger “Heartbeat, slower” saved.")
     expect(page.locator("h1")).to_have_text("Heartbeat, slower")
