@@ -51,7 +51,9 @@ def state_filters(at: Any) -> dict[str, Q]:
 class TriggerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Search by name")
     type = django_filters.ChoiceFilter(choices=Trigger.Type.choices, empty_label="Any type", label="Type")
-    state = django_filters.ChoiceFilter(choices=STATE_CHOICES, method="filter_state", empty_label="Any state")
+    state = django_filters.ChoiceFilter(
+        choices=STATE_CHOICES, method="filter_state", empty_label="Any state", label="State"
+    )
     sort = django_filters.ChoiceFilter(choices=SORT_CHOICES, method="sort_by", empty_label=None, label="Sort by")
 
     class Meta:

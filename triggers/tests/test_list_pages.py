@@ -59,6 +59,13 @@ def test_it_sorts_by_name_and_by_next_firing_with_the_unscheduled_last(browser: 
     assert listed(browser, "sort=next") == ["c in a minute", "b in an hour", "a webhook"]
 
 
+def test_every_filter_has_a_readable_label(browser: Client) -> None:
+    html = browser.get("/triggers/").content.decode()
+
+    labels = re.findall(r'<label for="id_\w+">([^<]*)</label>', html)
+    assert labels == ["Search by name", "Type", "State", "Sort by"]
+
+
 def test_it_never_lists_another_users_triggers(browser: Client, owner: User, other_user: User) -> None:
     make_trigger(other_user, name="Theirs")
 
