@@ -215,8 +215,9 @@ def test_it_paginates_the_trigger_list(browser: Client, owner: User) -> None:
     second = browser.get("/triggers/?page=2").content.decode()
 
     assert first.count("/edit") == 0  # the list links to details only
-    assert len(re.findall(r"Hook \d\d", first)) == 25
-    assert len(re.findall(r"Hook \d\d", second)) == 2
+    # Each name is a link (and a checkbox's label, which is not counted).
+    assert len(re.findall(r">Hook \d\d</a>", first)) == 25
+    assert len(re.findall(r">Hook \d\d</a>", second)) == 2
     assert "Page 1 of 2" in first
 
 
@@ -342,7 +343,7 @@ def test_it_shows_a_trigger_with_schedule_next_firing_expiry_and_events(browser:
     assert "5 Mar 2026, 12:00:00" in html  # expires
     assert "This trigger has not fired in the last 48 hours." in html
     assert "Fire now" not in html  # only API triggers take a payload here
-    assert html.count("csrfmiddlewaretoken") == 3  # pause, test, and the header's log out
+    assert html.count("csrfmiddlewaretoken") == 4  # pause, test, duplicate, and the header's log out
 
 
 def test_it_fires_an_api_trigger_from_its_page_and_shows_the_event_in_the_users_zone(
