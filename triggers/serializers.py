@@ -224,17 +224,36 @@ class TriggerListFilterSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(required=False, help_text="true or false.")
 
 
+INTERVAL_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}
+
+
 class SchedulePreviewInputSerializer(serializers.Serializer):
     """A schedule to try before saving it: the same ``schedule_details`` and ``expires_at``
     a create takes, checked by the same rules."""
 
-    schedule_details = ScheduleDetailsField(help_text="As on create: one of the three shapes.")
+    schedule_details = ScheduleDetailsField(
+        help_text='As on create; an interval may also be {"interval": 5, "interval_unit": "minutes"} (or hours).'
+    )
     expires_at = OwnerZoneDateTimeField(
         required=False, allow_null=True, help_text="Optional; firings stop before it. Without an offset: your zone."
     )
     timezone = StrictCharField(
         required=False, help_text="The IANA zone to show the firings in; default: your time zone."
     )
+
+    def validate_schedule_details(self, value: Any) -> Any:
+        """``{"interval": 5, "interval_unit": "minutes"}`` is read as ``{"interval_seconds": 300}``,
+        as the trigger form types it; everything else is checked by the create's rules."""
+        if not isinstance(value, dict) or "interval" not in value:
+            return value
+        details = dict(value)
+        count, unit = details.pop("interval"), details.pop("interval_unit", "seconds")
+        if unit not in INTERVAL_UNIT_SECONDS:
+            units = ", ".join(INTERVAL_UNIT_SECONDS)
+            raise serializers.ValidationError({"interval_unit": [f"Must be one of {units}."]})
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise serializers.ValidationError({"interval": ["Must be a whole number."]})
+        return {**details, "interval_seconds": count * INTERVAL_UNIT_SECONDS[unit]}
 
     def validate_timezone(self, value: str) -> str:
         zone = canonical_timezone(value)

@@ -68,6 +68,17 @@ def test_it_lists_an_interval_from_its_start(api: APIClient) -> None:
     ]
 
 
+def test_an_interval_may_be_given_in_minutes_or_hours(api: APIClient) -> None:
+    minutes = api.post(URL, {"schedule_details": {"interval": 5, "interval_unit": "minutes"}}, format="json")
+    hours = api.post(URL, {"schedule_details": {"interval": 2, "interval_unit": "hours"}}, format="json")
+    weeks = api.post(URL, {"schedule_details": {"interval": 2, "interval_unit": "weeks"}}, format="json")
+
+    assert minutes.json()["description"] == "every 5 minutes"
+    assert hours.json()["description"] == "every 2 hours"
+    assert weeks.status_code == 400
+    assert "interval_unit" in weeks.json()["schedule_details"]
+
+
 def test_a_one_time_schedule_has_one_firing(api: APIClient) -> None:
     response = api.post(URL, {"schedule_details": {"run_at": "2026-03-01T10:00:00Z"}}, format="json")
 
