@@ -8,12 +8,15 @@ PY := $(BIN)/python
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
+# axe-core for the browser tests' accessibility checks, from tests/browser/package-lock.json.
+AXE_STAMP := tests/browser/node_modules/.installed
 
-.PHONY: help install install-dev migrate run test lint format check bench bench-quick lock upgrade audit db-stop clean
+.PHONY: help install install-dev migrate run test lint format check bench bench-quick image-check lock upgrade audit db-stop clean
 
 help:
 	@echo "make run          install, migrate, serve web + scheduler on http://$${HOST:-127.0.0.1}:$${PORT:-8000}"
 	@echo "make test         install test tools and run the whole suite"
+	@echo "make image-check  build the image and run docker-compose.yml with podman (minutes; docs/deployment.md)"
 	@echo "make lint         ruff check and format check"
 	@echo "make bench        full benchmark (minutes); make bench-quick for a tenth of the size"
 	@echo "make lock         rewrite the lock files after editing requirements*.in (docs/development.md)"
@@ -41,6 +44,10 @@ $(BENCH_STAMP): requirements-bench.txt $(RUNTIME_STAMP)
 	$(PIP_INSTALL) -r requirements-bench.txt
 	@touch $@
 
+$(AXE_STAMP): tests/browser/package-lock.json
+	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
 install: $(RUNTIME_STAMP)
 
 install-dev: $(DEV_STAMP)
@@ -52,7 +59,7 @@ migrate: $(RUNTIME_STAMP)
 run: migrate
 	$(PY) bin/run
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(AXE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Not part of `make test`: starts its own PostgreSQL database, gunicorn and scheduler (docs/benchmarks.md).
@@ -61,6 +68,11 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(PY) -m bench --quick $(BENCH_ARGS)
+
+# Not part of `make test`: builds the image and runs the compose file with podman, as root
+# (docs/deployment.md, "The image check"). CI runs it after the tests.
+image-check:
+	deploy/check-image
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -32,20 +32,13 @@ from accounts.serializers import (
 )
 from accounts.services import user_change_password, user_delete, user_register, user_sign_out_everywhere
 from accounts.tokens import refresh_token_for
+from core.openapi import BODY_ERRORS, UNAUTHENTICATED
 
-# The error answers every endpoint here can give, so the schema (and clients generated
-# from it) know them: DRF's field-keyed validation errors and its {"detail": ...} bodies.
-FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; each field names its problems.")
-BODY_ERRORS = {
-    400: FIELD_ERRORS,
-    413: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is over REQUEST_BODY_MAX_BYTES."),
-    415: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is not JSON."),
-}
 BAD_TOKEN = OpenApiResponse(OpenApiTypes.OBJECT, description="The refresh token is invalid, expired or blacklisted.")
-UNAUTHENTICATED = OpenApiResponse(OpenApiTypes.OBJECT, description="Not signed in, or the token is invalid.")
 TOO_MANY = OpenApiResponse(OpenApiTypes.OBJECT, description="Throttled, or sign-in is locked after repeated failures.")
 
 
+@extend_schema(tags=["auth"])
 class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -68,6 +61,7 @@ class RegisterApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(tags=["auth"])
 class TokenObtainApi(TokenObtainPairView):
     """simplejwt's token view, answering 429 while django-axes has the account or address locked.
 
@@ -101,6 +95,7 @@ class TokenObtainApi(TokenObtainPairView):
         return super().handle_exception(exc)
 
 
+@extend_schema(tags=["auth"])
 @extend_schema_view(
     post=extend_schema(
         request=TokenRefreshSerializer,
@@ -116,6 +111,7 @@ class TokenRefreshApi(TokenRefreshView):
     serializer_class = TokenRefreshInputSerializer
 
 
+@extend_schema(tags=["auth"])
 @extend_schema_view(
     post=extend_schema(
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Signed out."), **BODY_ERRORS, 401: BAD_TOKEN},
@@ -146,6 +142,7 @@ def _confirm_password(request: Request, *, password: str, field: str) -> Respons
     return None
 
 
+@extend_schema(tags=["account"])
 class PasswordChangeApi(APIView):
     @extend_schema(
         request=PasswordChangeInputSerializer,
@@ -172,6 +169,7 @@ class PasswordChangeApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(tags=["account"])
 class LogoutEverywhereApi(APIView):
     @extend_schema(
         request=None,
@@ -184,6 +182,7 @@ class LogoutEverywhereApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(tags=["account"])
 class MeApi(APIView):
     @extend_schema(
         request=AccountDeleteInputSerializer,

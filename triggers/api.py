@@ -7,9 +7,9 @@ user's trigger is a 404 for every verb.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
+import zoneinfo
 from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -25,19 +25,24 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
 from accounts.authentication import ApiKeyCaller, ApiKeyStatelessAuthentication, api_key_refusal, check_api_key
 from accounts.services import api_key_touch
+from core.openapi import FIELD_ERRORS, HTML, HTML_UNAUTHENTICATED, TOO_LARGE, UNAUTHENTICATED, UNSUPPORTED_MEDIA
+from core.pagination import StrictPageSizeMixin
+from core.serializers import DetailSerializer
 from deliveries.hooks import signing_secret_reveal
 from eventlogs.models import EventLog
-from eventlogs.pagination import StrictPageSizeMixin
-from eventlogs.serializers import DetailSerializer
+from triggers.describe import describe_schedule
 from triggers.models import Trigger
 from triggers.selectors import trigger_of_api_key, trigger_of_user
 from triggers.serializers import (
     IDEMPOTENCY_KEY_PATTERN,
     FiredEventOutputSerializer,
+    SchedulePreviewInputSerializer,
+    SchedulePreviewOutputSerializer,
     TriggerInputSerializer,
     TriggerListFilterSerializer,
     TriggerOutputSerializer,
@@ -50,6 +55,7 @@ from triggers.services import (
     TriggerInvalid,
     TriggerLimitReached,
     TriggerNotFireable,
+    schedule_preview,
     trigger_create,
     trigger_delete,
     trigger_fire,
@@ -87,15 +93,8 @@ class TriggerPagination(StrictPageSizeMixin, PageNumberPagination):
     page_size = 50
 
 
-# Field-keyed validation errors: {"<field>": ["message", ...]} (schedule_details may nest by key).
-VALIDATION_ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; each field names its problems.")
 NOT_FOUND = OpenApiResponse(DetailSerializer, description="No such trigger among yours.")
-UNAUTHENTICATED = OpenApiResponse(DetailSerializer, description="No valid credentials.")
-TOO_LARGE = OpenApiResponse(DetailSerializer, description="The body is over 64 KiB.")
-UNSUPPORTED_MEDIA = OpenApiResponse(DetailSerializer, description="The body is not JSON.")
-BODY_ERRORS = {400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA}
-HTML = OpenApiResponse(OpenApiTypes.STR, description="An HTML table (text/html).")
-HTML_UNAUTHENTICATED = OpenApiResponse(OpenApiTypes.STR, description="No valid credentials (text/html).")
+BODY_ERRORS = {400: FIELD_ERRORS, 401: UNAUTHENTICATED, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA}
 
 
 def triggers_with_last_firing(queryset: QuerySet[Trigger]) -> QuerySet[Trigger]:
@@ -115,7 +114,7 @@ def triggers_with_last_firing(queryset: QuerySet[Trigger]) -> QuerySet[Trigger]:
         parameters=[TriggerListFilterSerializer],
         responses={
             200: TriggerOutputSerializer(many=True),
-            400: VALIDATION_ERROR,
+            400: FIELD_ERRORS,
             401: UNAUTHENTICATED,
             404: OpenApiResponse(DetailSerializer, description="No such page."),
         },
@@ -342,7 +341,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
         return found.trigger
 
     @extend_schema(
-        summary="Your triggers as an HTML table (the seed's fragment)",
+        summary="Your newest triggers as an HTML table, for embedding in a page",
         responses={(200, "text/html"): HTML, (401, "text/html"): HTML_UNAUTHENTICATED},
     )
     @action(
@@ -356,11 +355,44 @@ class TriggerViewSet(viewsets.GenericViewSet):
     )
     def triggers_html(self, request: Request) -> Response:
         triggers = self.get_queryset()[:FRAGMENT_ROWS]
-        rows = [
-            (trigger, last_fired_at(trigger), json.dumps(trigger.api_payload, indent=2, sort_keys=True))
-            for trigger in triggers
-        ]
+        rows = [(trigger, last_fired_at(trigger)) for trigger in triggers]
         return Response(
             {"rows": rows, "limit": FRAGMENT_ROWS, "zone": request.user.timezone},
             template_name="triggers/fragments/triggers_table.html",
         )
+
+
+class SchedulePreviewApi(APIView):
+    """``POST /schedules/preview``: a schedule in words and its next five firings, before saving."""
+
+    @extend_schema(
+        tags=["triggers"],
+        summary="Preview a schedule: in words, with its next five firings",
+        description=(
+            "Checks schedule_details (and expires_at) by the same rules as creating a trigger, and "
+            "answers what the trigger would do, the firings shown in your time zone or the one given. "
+            "Nothing is saved."
+        ),
+        request=SchedulePreviewInputSerializer,
+        responses={200: SchedulePreviewOutputSerializer, **BODY_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        given = SchedulePreviewInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        zone_name = given.validated_data.get("timezone") or request.user.timezone
+        zone = zoneinfo.ZoneInfo(zone_name)
+        try:
+            preview = schedule_preview(
+                owner=request.user,
+                schedule_details=given.validated_data["schedule_details"],
+                expires_at=given.validated_data.get("expires_at"),
+            )
+        except TriggerInvalid as invalid:
+            raise serializers.ValidationError(invalid.errors) from None
+        body = {
+            "description": describe_schedule(preview.trigger, zone=zone),
+            "timezone": zone_name,
+            # Written out: DRF's DateTimeField would show them in UTC, not in ``zone``.
+            "next_firings": [moment.astimezone(zone).isoformat() for moment in preview.firings],
+        }
+        return Response(body)

@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.timezones import canonical_timezone
+from core.serializers import ClosedSerializer
 from deliveries.serializers import TargetInputField, TargetOutputField
 from eventlogs.serializers import EventLogOutputSerializer
 from triggers.models import Trigger
@@ -125,7 +126,7 @@ class JSONObjectField(serializers.JSONField):
         return super().to_internal_value(data)
 
 
-class TriggerInputSerializer(serializers.Serializer):
+class TriggerInputSerializer(ClosedSerializer):
     """The editable values of a trigger (POST, PUT, and PATCH with ``partial=True``).
 
     A field that is not editable is refused with 400 rather than silently ignored, so a
@@ -143,14 +144,7 @@ class TriggerInputSerializer(serializers.Serializer):
     enabled = StrictBooleanField(required=False, help_text="False pauses the trigger.")
     target = TargetInputField(required=False, allow_null=True)
 
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if isinstance(data, dict):
-            errors: dict[str, list[str]] = {}
-            for name in sorted(set(data) - set(self.fields)):
-                errors[name] = ["This field is read-only." if name in READ_ONLY_FIELDS else "Unknown field."]
-            if errors:
-                raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
+    read_only_names = frozenset(READ_ONLY_FIELDS)
 
 
 class TriggerOutputSerializer(serializers.ModelSerializer):
@@ -244,8 +238,56 @@ class TriggerListFilterSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(required=False, help_text="true or false.")
 
 
+INTERVAL_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}
+
+
+class SchedulePreviewInputSerializer(serializers.Serializer):
+    """A schedule to try before saving it: the same ``schedule_details`` and ``expires_at``
+    a create takes, checked by the same rules."""
+
+    schedule_details = ScheduleDetailsField(
+        help_text='As on create; an interval may also be {"interval": 5, "interval_unit": "minutes"} (or hours).'
+    )
+    expires_at = OwnerZoneDateTimeField(
+        required=False, allow_null=True, help_text="Optional; firings stop before it. Without an offset: your zone."
+    )
+    timezone = StrictCharField(
+        required=False, help_text="The IANA zone to show the firings in; default: your time zone."
+    )
+
+    def validate_schedule_details(self, value: Any) -> Any:
+        """``{"interval": 5, "interval_unit": "minutes"}`` is read as ``{"interval_seconds": 300}``,
+        as the trigger form types it; everything else is checked by the create's rules."""
+        if not isinstance(value, dict) or "interval" not in value:
+            return value
+        details = dict(value)
+        count, unit = details.pop("interval"), details.pop("interval_unit", "seconds")
+        if unit not in INTERVAL_UNIT_SECONDS:
+            units = ", ".join(INTERVAL_UNIT_SECONDS)
+            raise serializers.ValidationError({"interval_unit": [f"Must be one of {units}."]})
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise serializers.ValidationError({"interval": ["Must be a whole number."]})
+        return {**details, "interval_seconds": count * INTERVAL_UNIT_SECONDS[unit]}
+
+    def validate_timezone(self, value: str) -> str:
+        zone = canonical_timezone(value)
+        if zone is None:
+            raise serializers.ValidationError("Must be an IANA time zone name, such as Asia/Kolkata.")
+        return zone
+
+
+class SchedulePreviewOutputSerializer(serializers.Serializer):
+    description = serializers.CharField(
+        help_text='The schedule in words, such as "at 09:30 on weekdays (Europe/Berlin)".'
+    )
+    timezone = serializers.CharField(help_text="The zone the firings are shown in.")
+    next_firings = serializers.ListField(
+        child=serializers.DateTimeField(), help_text="Up to the next five firings, with that zone's offset."
+    )
+
+
 class FiredEventOutputSerializer(EventLogOutputSerializer):
-    """The event a fire or test call logged, with the seed's ``message`` and ``event_id``."""
+    """The event a fire or test call logged, with a ``message`` saying what happened and its ``event_id``."""
 
     message = serializers.SerializerMethodField()
     event_id = serializers.UUIDField(source="id", read_only=True)
@@ -284,14 +326,3 @@ def fired_event_body(event: Any, *, message: str) -> dict[str, Any]:
         "scheduled_for": moment(event.scheduled_for) if event.scheduled_for else None,
         "archived_at": moment(event.archived_at) if event.archived_at else None,
     }
-
-
-class ClosedTriggerInputSchema(OpenApiSerializerExtension):
-    """The schema says what ``to_internal_value`` enforces: no field beyond the listed ones."""
-
-    target_class = TriggerInputSerializer
-
-    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
-        schema = auto_schema._map_basic_serializer(self.target, direction)
-        schema["additionalProperties"] = False
-        return schema

@@ -13,14 +13,14 @@ pytestmark = pytest.mark.django_db
 TARGET = {"url": "https://hooks.example.com/sigwise", "headers": {"X-Team": "billing"}, "timeout_seconds": 5}
 
 
-def make_trigger(api, **extra):
+def post_trigger(api, **extra):
     response = api.post("/api/v1/triggers", {"name": "Orders", "type": "api", **extra}, format="json")
     assert response.status_code == 201, response.json()
     return response.json()
 
 
 def test_a_target_is_set_read_changed_and_removed_through_the_trigger(api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     assert trigger["target"] == TARGET
     assert api.get(f"/api/v1/triggers/{trigger['id']}").json()["target"] == TARGET
     assert api.get("/api/v1/triggers").json()["results"][0]["target"] == TARGET
@@ -39,7 +39,7 @@ def test_a_target_is_set_read_changed_and_removed_through_the_trigger(api):
 
 
 def test_a_put_without_a_target_removes_it(api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     response = api.put(f"/api/v1/triggers/{trigger['id']}", {"name": "Orders", "type": "api"}, format="json")
     assert response.json()["target"] is None
 
@@ -87,7 +87,7 @@ def test_a_target_that_is_not_an_object_is_refused(api):
 
 
 def test_an_event_shows_its_delivery_and_attempts(api, owner):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     event = api.post(f"/api/v1/triggers/{trigger['id']}/fire", {"a": 1}, format="json").json()
     body = api.get(f"/api/v1/event_logs/{event['id']}").json()
     assert body["delivery"]["state"] == "pending"
@@ -97,14 +97,14 @@ def test_an_event_shows_its_delivery_and_attempts(api, owner):
 
 
 def test_an_event_without_a_target_has_a_null_delivery(api):
-    trigger = make_trigger(api)
+    trigger = post_trigger(api)
     event = api.post(f"/api/v1/triggers/{trigger['id']}/fire", {}, format="json").json()
     assert api.get(f"/api/v1/event_logs/{event['id']}").json()["delivery"] is None
     assert api.post(f"/api/v1/event_logs/{event['id']}/redeliver").status_code == 409
 
 
 def test_redeliver_starts_a_new_cycle_of_a_failed_delivery(api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     event = api.post(f"/api/v1/triggers/{trigger['id']}/fire", {}, format="json").json()
     Delivery.objects.filter(pk=event["id"]).update(state="failed", attempt_count=8, next_attempt_at=None)
     response = api.post(f"/api/v1/event_logs/{event['id']}/redeliver")
@@ -115,14 +115,14 @@ def test_redeliver_starts_a_new_cycle_of_a_failed_delivery(api):
 
 
 def test_redeliver_is_refused_while_an_attempt_runs(api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     event = api.post(f"/api/v1/triggers/{trigger['id']}/fire", {}, format="json").json()
     Delivery.objects.filter(pk=event["id"]).update(state="delivering")
     assert api.post(f"/api/v1/event_logs/{event['id']}/redeliver").status_code == 409
 
 
 def test_redeliver_failed_restarts_only_the_triggers_failed_and_rejected_deliveries(api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     ids = [api.post(f"/api/v1/triggers/{trigger['id']}/fire", {}, format="json").json()["id"] for _ in range(3)]
     Delivery.objects.filter(pk=ids[0]).update(state="failed", next_attempt_at=None)
     Delivery.objects.filter(pk=ids[1]).update(state="rejected", next_attempt_at=None)
@@ -134,7 +134,7 @@ def test_redeliver_failed_restarts_only_the_triggers_failed_and_rejected_deliver
 
 
 def test_another_users_event_and_trigger_are_404(api, other_api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     event = api.post(f"/api/v1/triggers/{trigger['id']}/fire", {}, format="json").json()
     assert other_api.get(f"/api/v1/event_logs/{event['id']}").status_code == 404
     assert other_api.get(f"/api/v1/event_logs/{event['id']}/attempts").status_code == 404
@@ -162,15 +162,15 @@ def test_the_signing_secret_shows_only_its_prefix_and_a_rotation_shows_the_new_o
 
 
 def test_the_first_target_answers_with_the_new_signing_secret_once(api, owner, other_api):
-    plain = make_trigger(api)
+    plain = post_trigger(api)
     assert plain["signing_secret"] is None
     assert not SigningSecret.objects.filter(owner=owner).exists()
 
-    hooked = make_trigger(api, target=TARGET)
+    hooked = post_trigger(api, target=TARGET)
     secret = SigningSecret.objects.get(owner=owner)
     assert hooked["signing_secret"] == secret.secret
 
-    second = make_trigger(api, target=TARGET)
+    second = post_trigger(api, target=TARGET)
     assert second["signing_secret"] is None
     changed = api.patch(f"/api/v1/triggers/{plain['id']}", {"target": TARGET}, format="json").json()
     assert changed["signing_secret"] is None
@@ -183,7 +183,7 @@ def test_the_first_target_answers_with_the_new_signing_secret_once(api, owner, o
 
 
 def test_an_edit_that_sets_the_first_target_answers_with_the_secret(api, owner):
-    trigger = make_trigger(api)
+    trigger = post_trigger(api)
     replaced = api.put(
         f"/api/v1/triggers/{trigger['id']}", {"name": "Orders", "type": "api", "target": TARGET}, format="json"
     )
@@ -201,7 +201,7 @@ def test_posting_the_signing_secret_makes_and_shows_it_once(api, owner):
     again = api.post("/api/v1/signing-secret")
     assert again.status_code == 409
     assert "secret" not in again.json()
-    assert make_trigger(api, target=TARGET)["signing_secret"] is None  # shown already
+    assert post_trigger(api, target=TARGET)["signing_secret"] is None  # shown already
 
 
 def test_posting_the_signing_secret_shows_one_a_target_made_unseen_once(api, owner):
@@ -214,14 +214,14 @@ def test_posting_the_signing_secret_shows_one_a_target_made_unseen_once(api, own
 
 def test_a_rotated_secret_is_not_shown_again_by_a_target(api, owner):
     rotated = api.post("/api/v1/signing-secret/rotate").json()["secret"]
-    assert make_trigger(api, target=TARGET)["signing_secret"] is None
+    assert post_trigger(api, target=TARGET)["signing_secret"] is None
     assert SigningSecret.objects.get(owner=owner).secret == rotated
 
 
 @pytest.mark.django_db(transaction=True)
 def test_target_test_sends_a_signed_trigger_test_and_reports_the_answer(api, owner, receiver, allow_private):
     receiver.default = Reply(status=201, body=b"thanks")
-    trigger = make_trigger(api, target={"url": receiver.url})
+    trigger = post_trigger(api, target={"url": receiver.url})
     response = api.post(f"/api/v1/triggers/{trigger['id']}/target/test")
     assert response.status_code == 200
     body = response.json()
@@ -234,5 +234,5 @@ def test_target_test_sends_a_signed_trigger_test_and_reports_the_answer(api, own
 
 
 def test_target_test_without_a_target_is_409(api):
-    trigger = make_trigger(api)
+    trigger = post_trigger(api)
     assert api.post(f"/api/v1/triggers/{trigger['id']}/target/test").status_code == 409

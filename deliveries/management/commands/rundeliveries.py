@@ -13,6 +13,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from deliveries.engine import DeliveryWorker
+from monitoring.heartbeats import HeartbeatThread
+from monitoring.models import Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +57,13 @@ class Command(BaseCommand):
             self.stdout.flush()
             await worker.run()
 
+        # A thread of its own, so a busy event loop cannot make the worker look dead.
+        heartbeat = HeartbeatThread(kind=Heartbeat.Kind.DELIVERIES)
+        heartbeat.start()
         try:
             asyncio.run(main())
         finally:
+            heartbeat.stop()
             for copy in copies:
                 copy.terminate()
             for copy in copies:
