@@ -35,8 +35,18 @@ def _worker(context: Context, name: str, **extra: str) -> Any:
 
 
 def _cpu_seconds(pid: int) -> float:
+    """CPU of the process and of the worker copies it started (``DELIVERY_PROCESSES``)."""
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        children = open(f"/proc/{pid}/task/{pid}/children").read().split()  # noqa: SIM115
+    except OSError:
+        children = []
+    return own + sum(_cpu_seconds(int(child)) for child in children)
+
+
+def _processes() -> int:
+    return int(os.environ.get("DELIVERY_PROCESSES", "1"))
 
 
 def _trigger_with_target(owner: Any, url: str, name: str) -> Any:
@@ -105,10 +115,11 @@ def scenario_deliveries(context: Context) -> list[Row]:
         cpu = _cpu_seconds(worker.pid)
         details = {"deliveries": drain_count, "received": len(receiver.arrivals), "seconds": finished - started}
         details["worker_cpu_seconds"] = cpu
+        details["worker_processes"] = _processes()
         _save(context, "delivery_drain", details)
         rows.append(
             Row(
-                f"Delivery drain, {drain_count:,} due at once",
+                f"Delivery drain, {drain_count:,} due at once, {_processes()} worker process(es)",
                 "≥ 1,000 deliveries/s",
                 f"{drained:,.0f}/s ({len(receiver.arrivals):,} received; worker CPU {cpu:.1f} s, "
                 f"{drain_count / cpu:,.0f} deliveries per CPU-second)",

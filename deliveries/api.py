@@ -37,8 +37,10 @@ from deliveries.serializers import (
 )
 from deliveries.services import (
     RedeliveryRefused,
+    SigningSecretShown,
     deliveries_redeliver_failed,
     delivery_redeliver,
+    signing_secret_create,
     signing_secret_rotate,
     target_test_send,
 )
@@ -173,6 +175,27 @@ class SigningSecretView(APIView):
     )
     def get(self, request: Request) -> Response:
         return Response(SigningSecretSerializer(signing_secret_of(owner_id=request.user.pk)).data)
+
+    @extend_schema(
+        tags=["signing secret"],
+        summary="Make your signing secret and show it once",
+        description="201 with the secret if it is made now. If your first target made it and it was never "
+        "shown, 200 with it, this once. 409 if it was shown before: rotate to get a new one.",
+        request=None,
+        responses={
+            201: NewSigningSecretSerializer,
+            200: NewSigningSecretSerializer,
+            401: UNAUTHENTICATED,
+            409: OpenApiResponse(DetailSerializer, description="Your secret was shown before; rotate it instead."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        try:
+            secret, created = signing_secret_create(owner_id=request.user.pk)
+        except SigningSecretShown:
+            raise Conflict("Your signing secret was shown when it was made; rotate it to get a new one.") from None
+        answer = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(NewSigningSecretSerializer(secret).data, status=answer)
 
 
 class SigningSecretRotateView(APIView):

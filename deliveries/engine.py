@@ -12,14 +12,17 @@ The design and its trade-offs are in docs/design/delivery.md; in short:
 - **Send** with one httpx client per target host (keep-alive; httpcore's pool scans
   all its connections on every request, so one pool per host keeps that scan short) on
   :class:`deliveries.network.PublicOnlyTransport`, at most ``concurrency`` requests in
-  all and ``per_host`` per target host; a delivery claimed for a host already at its
-  limit is handed back at once instead of waiting, so a hanging host ties up only its
-  own slots.
+  all and ``per_host`` per target host. A delivery claimed for a host at its limit waits
+  in that host's short queue, and the host's triggers are left out of claims until the queue
+  is empty, so a hanging host ties up only its own slots and a fast one is not claimed
+  and handed back over and over. A queued delivery whose lease could end before its
+  attempt does is handed back instead of sent.
 - **Record** (:data:`_RECORD`): results are written in batches, one statement updating
   the deliveries and inserting their attempts, fenced on the lease value so a worker
   whose lease expired cannot overwrite the attempt of the worker that took over.
-- **Wake** on ``LISTEN sigwise_deliveries`` (sent by every enqueue), on a freed slot, or
-  at the earliest ``next_attempt_at``, with a poll of at most ``max_sleep`` seconds.
+- **Wake** on ``LISTEN sigwise_deliveries`` (sent by every enqueue), on a freed slot
+  while more is due, after results that schedule a retry, or at the earliest
+  ``next_attempt_at``, with a poll of at most ``max_sleep`` seconds.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import asyncio
 import collections
 import contextlib
 import email.utils
+import functools
 import logging
 import random
 import time
@@ -58,6 +62,12 @@ RETRY_AFTER_LIMIT = 3600
 RETRIED_STATUSES = frozenset({408, 425, 429})
 # A delivery handed back because its host was at its limit is due again this much later.
 HOST_BUSY_DELAY = timedelta(milliseconds=500)
+# A host's queue holds this many deliveries per slot: deep enough that a fast host's
+# claims are not mostly handed back, short enough that a retry falling due behind it
+# waits for a few attempts only.
+QUEUE_PER_SLOT = 2
+# A queued delivery starts only if its lease outlasts its timeout by this much.
+LEASE_SAFETY_SECONDS = 2
 
 _DELIVERY = Delivery._meta.db_table
 _ATTEMPT = Attempt._meta.db_table
@@ -161,7 +171,11 @@ def _delete_old_deliveries() -> int:
         close_old_connections()
 
 
-_NEXT_DUE = f"SELECT min(next_attempt_at) FROM {_DELIVERY} WHERE state IN {_OPEN}"  # noqa: S608
+# The earliest delivery a claim could take: busy hosts' triggers are left out, as in the claim.
+_NEXT_DUE = f"""
+    SELECT min(next_attempt_at) FROM {_DELIVERY}
+    WHERE state IN {_OPEN} AND NOT trigger_uuid = ANY(%(busy)s::uuid[])
+"""  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -205,8 +219,14 @@ class Claimed:
     host: str = field(init=False)
 
     def __post_init__(self) -> None:
-        parts = urlsplit(self.url or "")
-        self.host = f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"
+        self.host = host_of(self.url or "")
+
+
+@functools.lru_cache(maxsize=4096)
+def host_of(url: str) -> str:
+    """The scheme, host and port a URL connects to: the key of the per-host limits."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or ''}"
 
 
 def retry_schedule() -> list[float]:
@@ -334,9 +354,11 @@ class DeliveryWorker:
         self.attempted = 0
         self._in_flight: set[asyncio.Task[None]] = set()
         self._per_host: dict[str, int] = {}
-        # Claimed deliveries waiting for a slot of their host (at most ``per_host`` each),
-        # and the triggers seen per host, left out of claims while that host's queue is full.
+        # Claimed deliveries waiting for a slot of their host (QUEUE_PER_SLOT times per_host each),
+        # and the triggers seen per host, left out of claims while that host has a queue.
         self._waiting: dict[str, collections.deque[Claimed]] = {}
+        # True while more may be due than the last claim took: a freed slot then wakes a claim.
+        self._backlog = False
         self._host_triggers: dict[str, set[uuid.UUID]] = {}
         self._clients: dict[str, httpx.AsyncClient] = {}
         self._results: list[tuple[Claimed, str, datetime | None, Outcome]] = []
@@ -395,22 +417,28 @@ class DeliveryWorker:
 
     async def _claim_loop(self, claims: psycopg.AsyncConnection) -> None:
         while not self.stopping.is_set():
-            free = self.concurrency - len(self._in_flight) - sum(len(queue) for queue in self._waiting.values())
+            # Queued deliveries do not count: their hosts' triggers are left out of the claim.
+            free = self.concurrency - len(self._in_flight)
             # Cleared before the claim: a NOTIFY or a finished attempt during it wakes the sleep below.
             self._wake.clear()
             if free <= 0:
+                self._backlog = True
                 await self._sleep(claims, full=True)
                 continue
-            batch = await self._claim(claims, limit=free)
+            busy = self._busy_triggers()
+            batch = await self._claim(claims, limit=free, busy=busy)
             for claimed in batch:
                 self._start(claimed)
+            self._backlog = len(batch) == free or bool(busy)
             if len(batch) < free:
-                await self._sleep(claims, full=False)
+                await self._sleep(claims, full=False, busy=busy)
 
-    async def _sleep(self, claims: psycopg.AsyncConnection, *, full: bool) -> None:
+    async def _sleep(self, claims: psycopg.AsyncConnection, *, full: bool, busy: list[uuid.UUID] | None = None) -> None:
+        """Wait for a wake-up, at most ``max_sleep``; unless ``full``, no longer than until
+        the earliest delivery a claim could take (busy hosts' rows wait for a freed slot)."""
         timeout = self.max_sleep
         if not full:
-            cursor = await claims.execute(_NEXT_DUE)
+            cursor = await claims.execute(_NEXT_DUE, {"busy": busy or []})
             (due,) = await cursor.fetchone()
             if due is not None:
                 timeout = min(max((due - now()).total_seconds(), 0.0), self.max_sleep)
@@ -420,7 +448,7 @@ class DeliveryWorker:
             async with asyncio.timeout(timeout):
                 await self._wake.wait()
 
-    async def _claim(self, claims: psycopg.AsyncConnection, *, limit: int) -> list[Claimed]:
+    async def _claim(self, claims: psycopg.AsyncConnection, *, limit: int, busy: list[uuid.UUID]) -> list[Claimed]:
         at = now()
         cursor = await claims.execute(
             _CLAIM,
@@ -429,7 +457,7 @@ class DeliveryWorker:
                 "per_owner": self.per_owner,
                 "limit": limit,
                 "lease_margin": self.lease_margin,
-                "busy": self._busy_triggers(),
+                "busy": busy,
             },
         )
         return [self._claimed(row, at=at) for row in await cursor.fetchall()]
@@ -466,12 +494,7 @@ class DeliveryWorker:
         )
 
     def _busy_triggers(self) -> list[uuid.UUID]:
-        return [
-            trigger_uuid
-            for host, queue in self._waiting.items()
-            if len(queue) >= self.per_host
-            for trigger_uuid in self._host_triggers.get(host, ())
-        ]
+        return [trigger_uuid for host in self._waiting for trigger_uuid in self._host_triggers.get(host, ())]
 
     def _client_for(self, host: str) -> httpx.AsyncClient:
         client = self._clients.get(host)
@@ -480,16 +503,15 @@ class DeliveryWorker:
         return client
 
     def _start(self, claimed: Claimed) -> None:
-        """Send now if the host has a free slot, else queue behind it (within the lease,
-        which covers one wait of a timeout), else hand the delivery back."""
+        """Send now if the host has a free slot, else queue behind it, else (the queue is
+        full) hand the delivery back."""
         if claimed.url is not None and self._per_host.get(claimed.host, 0) >= self.per_host:
             self._host_triggers.setdefault(claimed.host, set()).add(claimed.trigger_uuid)
             queue = self._waiting.setdefault(claimed.host, collections.deque())
-            if len(queue) < self.per_host:
+            if len(queue) < QUEUE_PER_SLOT * self.per_host:
                 queue.append(claimed)
             else:
-                self._released.append(claimed)
-                self._flush.set()
+                self._release_later(claimed)
             return
         self._per_host[claimed.host] = self._per_host.get(claimed.host, 0) + 1
         task = asyncio.create_task(self._attempt(claimed, self._client_for(claimed.host)))
@@ -504,12 +526,25 @@ class DeliveryWorker:
         else:
             self._per_host.pop(claimed.host, None)
         queue = self._waiting.get(claimed.host)
-        if queue:
-            self._start(queue.popleft())
-            if not queue:
-                self._waiting.pop(claimed.host, None)
-                self._host_triggers.pop(claimed.host, None)
-        self._wake.set()
+        freed = True
+        while queue:
+            waiting = queue.popleft()
+            # The lease covers one wait of a timeout; a delivery that waited longer goes back.
+            if (waiting.lease - now()).total_seconds() > waiting.timeout + LEASE_SAFETY_SECONDS:
+                self._start(waiting)
+                freed = False
+                break
+            self._release_later(waiting)
+        if queue is not None and not queue:
+            self._waiting.pop(claimed.host, None)
+            self._host_triggers.pop(claimed.host, None)
+        # A slot its host's queue did not take may go to a claim, if more is due.
+        if freed and self._backlog:
+            self._wake.set()
+
+    def _release_later(self, claimed: Claimed) -> None:
+        self._released.append(claimed)
+        self._flush.set()
 
     async def _attempt(self, claimed: Claimed, client: httpx.AsyncClient) -> None:
         if claimed.data is None or claimed.url is None or not claimed.secrets:
@@ -584,6 +619,8 @@ class DeliveryWorker:
         )
         written = await cursor.fetchall()
         _count_outcomes(results, written, at=now())
+        if any(state == Delivery.State.RETRYING for _, state, _, _ in results):
+            self._wake.set()  # the claim loop's sleep may end before the earliest retry now
         if len(written) < len(results):
             logger.warning("%s results arrived after their lease ended; not recorded", len(results) - len(written))
         ended = [delivery_id for delivery_id, outcome in written if outcome in ("failed", "rejected")]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from deliveries.notifications import notify_disabled_triggers
-from deliveries.services import deliveries_enqueue_for_events, delivery_enqueue, target_set
+from deliveries.services import deliveries_enqueue_for_events, delivery_enqueue, signing_secret_reveal, target_set
 from deliveries.targets import TargetInvalid
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "deliveries_enqueue_for_events",
     "delivery_enqueue",
     "notify_disabled_triggers",
+    "signing_secret_reveal",
     "target_apply",
     "target_maybe",
     "trigger_may_have_target",

@@ -54,6 +54,8 @@ class SigningSecret(models.Model):
     until ``previous_expires_at`` so receivers can switch without losing a request.
 
     Stored in clear: HMAC needs the secret itself, so it cannot be hashed like a password.
+    ``shown_at`` is when the secret was shown to its owner, once: in the response that made
+    it, or, for one made with the owner's first target, in the first response or page after.
     """
 
     owner = models.OneToOneField(
@@ -63,6 +65,7 @@ class SigningSecret(models.Model):
     created_at = models.DateTimeField(default=now)
     previous_secret = models.CharField(max_length=100, blank=True)
     previous_expires_at = models.DateTimeField(null=True, blank=True)
+    shown_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.prefix}… of {self.owner_id}"

@@ -111,9 +111,44 @@ def target_set(*, trigger: Any, values: dict[str, Any] | None) -> Target | None:
 
 
 def signing_secret_for(*, owner_id: int) -> SigningSecret:
-    """The owner's signing secret, created on first use."""
+    """The owner's signing secret, created on first use (not yet shown: see
+    :func:`signing_secret_reveal`)."""
     secret, _ = SigningSecret.objects.get_or_create(owner_id=owner_id)
     return secret
+
+
+@transaction.atomic
+def signing_secret_reveal(*, owner_id: int) -> SigningSecret | None:
+    """The owner's secret if it was never shown, now marked shown; else None.
+
+    Exactly one caller gets it: a concurrent caller waits for the row lock, and
+    PostgreSQL then re-checks ``shown_at IS NULL`` on the row as committed."""
+    secret = SigningSecret.objects.select_for_update().filter(owner_id=owner_id, shown_at__isnull=True).first()
+    if secret is None:
+        return None
+    secret.shown_at = now()
+    secret.save(update_fields=["shown_at"])
+    return secret
+
+
+class SigningSecretShown(Exception):
+    """The owner's secret exists and was shown before; only a rotation shows a new one."""
+
+
+@transaction.atomic
+def signing_secret_create(*, owner_id: int) -> tuple[SigningSecret, bool]:
+    """Make the owner's secret and mark it shown, or reveal the one their first target
+    made if it was never shown; the bool is True if made now. Raises
+    :class:`SigningSecretShown` if the secret was already shown."""
+    at = now()
+    defaults = {"created_at": at, "shown_at": at}
+    secret, created = SigningSecret.objects.get_or_create(owner_id=owner_id, defaults=defaults)
+    if created:
+        return secret, True
+    revealed = signing_secret_reveal(owner_id=owner_id)
+    if revealed is None:
+        raise SigningSecretShown
+    return revealed, False
 
 
 @transaction.atomic
@@ -122,11 +157,12 @@ def signing_secret_rotate(*, owner_id: int) -> SigningSecret:
     secret = SigningSecret.objects.select_for_update().filter(owner_id=owner_id).first()
     at = now()
     if secret is None:
-        return SigningSecret.objects.create(owner_id=owner_id, created_at=at)
+        return SigningSecret.objects.create(owner_id=owner_id, created_at=at, shown_at=at)
     secret.previous_secret = secret.secret
     secret.previous_expires_at = at + ROTATION_OVERLAP
     secret.secret = new_secret()
     secret.created_at = at
+    secret.shown_at = at  # in the rotation's own response
     secret.save()
     return secret
 

@@ -404,6 +404,9 @@ DELIVERY_CONCURRENCY = env_int("DELIVERY_CONCURRENCY", 100, minimum=1)
 DELIVERY_MAX_PER_HOST = env_int("DELIVERY_MAX_PER_HOST", 10, minimum=1)
 DELIVERY_CLAIM_PER_OWNER = env_int("DELIVERY_CLAIM_PER_OWNER", 100, minimum=1)
 DELIVERY_LEASE_MARGIN_SECONDS = env_int("DELIVERY_LEASE_MARGIN_SECONDS", 30, minimum=1)
+# Worker processes one rundeliveries starts (each with the limits above): one process is
+# bound by its CPU, so a busy installation runs one per core it can spare.
+DELIVERY_PROCESSES = env_int("DELIVERY_PROCESSES", 1, minimum=1)
 # The site's address in emails (links to the trigger's page).
 SITE_URL = env_str("SIGWISE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -33,6 +33,7 @@ from accounts.services import api_key_touch
 from core.openapi import FIELD_ERRORS, HTML, HTML_UNAUTHENTICATED, TOO_LARGE, UNAUTHENTICATED, UNSUPPORTED_MEDIA
 from core.pagination import StrictPageSizeMixin
 from core.serializers import DetailSerializer
+from deliveries.hooks import signing_secret_reveal
 from eventlogs.models import EventLog
 from triggers.describe import describe_schedule
 from triggers.models import Trigger
@@ -45,6 +46,7 @@ from triggers.serializers import (
     TriggerInputSerializer,
     TriggerListFilterSerializer,
     TriggerOutputSerializer,
+    TriggerWrittenSerializer,
     fired_event_body,
     last_fired_at,
 )
@@ -121,7 +123,7 @@ def triggers_with_last_firing(queryset: QuerySet[Trigger]) -> QuerySet[Trigger]:
         summary="Create a trigger",
         request=TriggerInputSerializer,
         responses={
-            201: TriggerOutputSerializer,
+            201: TriggerWrittenSerializer,
             **BODY_ERRORS,
             403: OpenApiResponse(DetailSerializer, description="You already have TRIGGER_MAX_PER_USER triggers."),
         },
@@ -133,12 +135,12 @@ def triggers_with_last_firing(queryset: QuerySet[Trigger]) -> QuerySet[Trigger]:
     update=extend_schema(
         summary="Replace a trigger (omitted optional fields take their defaults)",
         request=TriggerInputSerializer,
-        responses={200: TriggerOutputSerializer, 404: NOT_FOUND, **BODY_ERRORS},
+        responses={200: TriggerWrittenSerializer, 404: NOT_FOUND, **BODY_ERRORS},
     ),
     partial_update=extend_schema(
         summary='Change some fields of a trigger ({"enabled": false} pauses it)',
         request=TriggerInputSerializer,
-        responses={200: TriggerOutputSerializer, 404: NOT_FOUND, **BODY_ERRORS},
+        responses={200: TriggerWrittenSerializer, 404: NOT_FOUND, **BODY_ERRORS},
     ),
     destroy=extend_schema(
         summary="Delete a trigger (its event logs stay until retention removes them)",
@@ -160,6 +162,13 @@ class TriggerViewSet(viewsets.GenericViewSet):
 
     def _output(self, trigger: Trigger, *, status_code: int = status.HTTP_200_OK) -> Response:
         return Response(TriggerOutputSerializer(trigger).data, status=status_code)
+
+    def _written(self, trigger: Trigger, *, given: dict[str, Any], status_code: int = status.HTTP_200_OK) -> Response:
+        """The trigger and, when the write set a target, the owner's signing secret if it
+        was never shown (made by this write, or by an earlier one before secrets were shown)."""
+        revealed = signing_secret_reveal(owner_id=trigger.owner_id) if given.get("target") else None
+        context = {"signing_secret": revealed.secret if revealed is not None else None}
+        return Response(TriggerWrittenSerializer(trigger, context=context).data, status=status_code)
 
     def _annotated(self, trigger: Trigger) -> Trigger:
         return triggers_with_last_firing(Trigger.objects.filter(pk=trigger.pk)).get()
@@ -185,7 +194,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
             raise serializers.ValidationError(invalid.errors) from None
         except TriggerLimitReached as refused:
             raise PermissionDenied(refused.message) from None
-        return self._output(trigger, status_code=status.HTTP_201_CREATED)
+        return self._written(trigger, given=given.validated_data, status_code=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
         return self._output(self.get_object())
@@ -210,7 +219,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
             trigger = trigger_update(trigger=trigger, values=values, changes=changes)
         except TriggerInvalid as invalid:
             raise serializers.ValidationError(invalid.errors) from None
-        return self._output(self._annotated(trigger))
+        return self._written(self._annotated(trigger), given=values if values is not None else changes or {})
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         trigger_delete(trigger=self.get_object())

@@ -210,6 +210,27 @@ def last_fired_at(trigger: Trigger) -> datetime | None:
     return max(candidates) if candidates else None
 
 
+class TriggerWrittenSerializer(TriggerOutputSerializer):
+    """A trigger as a create or an edit answers it: with the owner's signing secret the
+    one time the write made it (the first target), null otherwise."""
+
+    signing_secret = serializers.SerializerMethodField()
+
+    class Meta(TriggerOutputSerializer.Meta):
+        fields = [*TriggerOutputSerializer.Meta.fields, "signing_secret"]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text="Your webhook signing secret (whsec_…), in the answer to the write that made it and "
+            "never again: store it now. Null in every other answer.",
+        )
+    )
+    def get_signing_secret(self, trigger: Trigger) -> str | None:
+        return self.context.get("signing_secret")
+
+
 class TriggerListFilterSerializer(serializers.Serializer):
     """Query parameters of ``GET /triggers``."""
 

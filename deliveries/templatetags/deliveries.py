@@ -15,7 +15,7 @@ from django.db.models import Count
 from django.utils.timezone import now
 
 from deliveries.models import Delivery, SigningSecret, Target
-from deliveries.services import signing_secret_for
+from deliveries.services import signing_secret_for, signing_secret_reveal
 from deliveries.signing import USER_AGENT
 
 register = template.Library()
@@ -37,6 +37,8 @@ def trigger_delivery(context: dict[str, Any], trigger: Any) -> dict[str, Any]:
         "states": states,
         "failed": states.get("failed", 0) + states.get("rejected", 0),
         "secret": signing_secret_for(owner_id=trigger.owner_id) if target is not None else None,
+        # Made with the owner's first target and never shown: shown here, this once.
+        "revealed": signing_secret_reveal(owner_id=trigger.owner_id) if target is not None else None,
         "user_agent": USER_AGENT,
         "csrf_token": context.get("csrf_token"),
         "request": context.get("request"),
@@ -95,7 +97,9 @@ _NEEDS_ATTENTION = f"""
 def signing_secret_panel(context: dict[str, Any]) -> dict[str, Any]:
     """The settings page's signing-secret section: prefix, age, and the button that shows a new one once."""
     user = context["request"].user
+    secret = SigningSecret.objects.filter(owner_id=user.pk).first()
     return {
-        "secret": SigningSecret.objects.filter(owner_id=user.pk).first(),
+        "secret": secret,
+        "revealed": signing_secret_reveal(owner_id=user.pk) if secret is not None and secret.shown_at is None else None,
         "csrf_token": context.get("csrf_token"),
     }

@@ -161,6 +161,63 @@ def test_the_signing_secret_shows_only_its_prefix_and_a_rotation_shows_the_new_o
     assert after["previous_expires_at"] is not None
 
 
+def test_the_first_target_answers_with_the_new_signing_secret_once(api, owner, other_api):
+    plain = post_trigger(api)
+    assert plain["signing_secret"] is None
+    assert not SigningSecret.objects.filter(owner=owner).exists()
+
+    hooked = post_trigger(api, target=TARGET)
+    secret = SigningSecret.objects.get(owner=owner)
+    assert hooked["signing_secret"] == secret.secret
+
+    second = post_trigger(api, target=TARGET)
+    assert second["signing_secret"] is None
+    changed = api.patch(f"/api/v1/triggers/{plain['id']}", {"target": TARGET}, format="json").json()
+    assert changed["signing_secret"] is None
+    assert "signing_secret" not in api.get(f"/api/v1/triggers/{hooked['id']}").json()
+    assert "secret" not in api.get("/api/v1/signing-secret").json()
+    assert (
+        other_api.post("/api/v1/triggers", {"name": "Theirs", "type": "api"}, format="json").json()["signing_secret"]
+        is None
+    )
+
+
+def test_an_edit_that_sets_the_first_target_answers_with_the_secret(api, owner):
+    trigger = post_trigger(api)
+    replaced = api.put(
+        f"/api/v1/triggers/{trigger['id']}", {"name": "Orders", "type": "api", "target": TARGET}, format="json"
+    )
+    assert replaced.status_code == 200
+    assert replaced.json()["signing_secret"] == SigningSecret.objects.get(owner=owner).secret
+
+
+def test_posting_the_signing_secret_makes_and_shows_it_once(api, owner):
+    made = api.post("/api/v1/signing-secret")
+    assert made.status_code == 201
+    secret = SigningSecret.objects.get(owner=owner)
+    assert made.json()["secret"] == secret.secret
+    assert made.json()["prefix"] == secret.prefix
+
+    again = api.post("/api/v1/signing-secret")
+    assert again.status_code == 409
+    assert "secret" not in again.json()
+    assert post_trigger(api, target=TARGET)["signing_secret"] is None  # shown already
+
+
+def test_posting_the_signing_secret_shows_one_a_target_made_unseen_once(api, owner):
+    SigningSecret.objects.create(owner=owner)  # made by a target before secrets were shown
+    shown = api.post("/api/v1/signing-secret")
+    assert shown.status_code == 200
+    assert shown.json()["secret"] == SigningSecret.objects.get(owner=owner).secret
+    assert api.post("/api/v1/signing-secret").status_code == 409
+
+
+def test_a_rotated_secret_is_not_shown_again_by_a_target(api, owner):
+    rotated = api.post("/api/v1/signing-secret/rotate").json()["secret"]
+    assert post_trigger(api, target=TARGET)["signing_secret"] is None
+    assert SigningSecret.objects.get(owner=owner).secret == rotated
+
+
 @pytest.mark.django_db(transaction=True)
 def test_target_test_sends_a_signed_trigger_test_and_reports_the_answer(api, owner, receiver, allow_private):
     receiver.default = Reply(status=201, body=b"thanks")

@@ -135,3 +135,35 @@ def test_the_settings_page_shows_the_signing_secret_by_its_prefix_and_a_new_one_
     assert f"<code>{secret.prefix}…</code>" in page
     assert secret.secret not in page
     assert not SigningSecret.objects.filter(owner=other_user).exists()
+
+
+def test_the_trigger_page_shows_the_secret_its_first_target_made_once(browser, owner):
+    response = browser.post(
+        "/triggers/new",
+        {
+            "name": "Hooked",
+            "type": "api",
+            "enabled": "on",
+            "target_url": "https://hooks.example.com/in",
+            "target_timeout": "10",
+        },
+        follow=True,
+    )
+    secret = SigningSecret.objects.get(owner=owner)
+    page = response.content.decode()
+    assert "Copy it now: it is not shown again" in page
+    assert secret.secret in page
+
+    again = browser.get(response.redirect_chain[-1][0]).content.decode()
+    assert secret.secret not in again
+    assert f"<code>{secret.prefix}…</code>" in again
+    assert secret.secret not in browser.get("/settings").content.decode()
+
+
+def test_the_settings_page_shows_a_secret_never_shown_once(browser, owner):
+    make(owner)
+    secret = SigningSecret.objects.get(owner=owner)
+    assert secret.secret in browser.get("/settings").content.decode()
+    page = browser.get("/settings").content.decode()
+    assert secret.secret not in page
+    assert f"<code>{secret.prefix}…</code>" in page

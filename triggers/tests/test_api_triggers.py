@@ -52,7 +52,9 @@ def test_it_creates_a_one_time_trigger_and_answers_201_with_the_full_representat
         "created_at",
         "updated_at",
         "target",
+        "signing_secret",
     }
+    assert body["signing_secret"] is None  # shown only by the write that sets the first target
     assert body["schedule_details"] == {"run_at": "2026-12-01T10:00:00Z"}
     assert body["next_fire_at"] == "2026-12-01T10:00:00Z"
     assert body["enabled"] is True
