@@ -76,9 +76,11 @@ _TARGET = Target._meta.db_table
 _SECRET = SigningSecret._meta.db_table
 _OPEN = "('pending', 'delivering', 'retrying')"
 
-# Round-robin over owners: a recursive skip scan visits each owner with due deliveries
-# once (the ``delivery_due_by_owner`` index), and takes at most ``per_owner`` of each, so
-# one owner's flood cannot fill a claim while another owner waits.
+# Round-robin over owners: a recursive skip scan finds each owner with due deliveries once
+# (the ``delivery_due_by_owner`` index) and takes at most ``per_owner`` of each, so one
+# owner's flood cannot fill a claim while another owner waits. The visit starts after the
+# owner the previous claim reached (``after``) and wraps, so when more owners are due than
+# one claim holds, the owners with the highest ids are not always the ones left over.
 _CLAIM = f"""
     WITH RECURSIVE owners AS (
         (SELECT owner_id FROM {_DELIVERY}
@@ -89,9 +91,12 @@ _CLAIM = f"""
                 ORDER BY d.owner_id LIMIT 1)
         FROM owners WHERE owners.owner_id IS NOT NULL
     ),
+    rotated AS (
+        SELECT owner_id FROM owners WHERE owner_id IS NOT NULL ORDER BY owner_id <= %(after)s, owner_id
+    ),
     picked AS (
         SELECT due.event_id, due.trigger_uuid, due.owner_id
-        FROM owners CROSS JOIN LATERAL (
+        FROM rotated AS owners CROSS JOIN LATERAL (
             SELECT d.event_id, d.trigger_uuid, d.owner_id FROM {_DELIVERY} AS d
             WHERE d.owner_id = owners.owner_id AND d.state IN {_OPEN} AND d.next_attempt_at <= %(now)s
               AND NOT d.trigger_uuid = ANY(%(busy)s::uuid[])
@@ -116,7 +121,7 @@ _CLAIM = f"""
               event.id, event.trigger_uuid, event.trigger_name, event.source, event.fired_at,
               event.scheduled_for, event.payload,
               target.url, target.headers, target.timeout_seconds,
-              secret.secret, secret.previous_secret, secret.previous_expires_at
+              secret.secret, secret.previous_secret, secret.previous_expires_at, delivery.owner_id
 """  # noqa: S608 (table names come from the models, values are parameters)
 
 # Fenced on the lease: only a row still ``delivering`` under this worker's lease is updated,
@@ -348,6 +353,7 @@ class DeliveryWorker:
         self.concurrency = concurrency or settings.DELIVERY_CONCURRENCY
         self.per_host = per_host or settings.DELIVERY_MAX_PER_HOST
         self.per_owner = per_owner or settings.DELIVERY_CLAIM_PER_OWNER
+        self._claimed_up_to = 0
         self.max_sleep = max_sleep
         self.lease_margin = settings.DELIVERY_LEASE_MARGIN_SECONDS
         self.stopping = asyncio.Event()
@@ -458,9 +464,14 @@ class DeliveryWorker:
                 "limit": limit,
                 "lease_margin": self.lease_margin,
                 "busy": busy,
+                "after": self._claimed_up_to,
             },
         )
-        return [self._claimed(row, at=at) for row in await cursor.fetchall()]
+        rows = await cursor.fetchall()
+        owners = [row[-1] for row in rows]
+        # The owner this claim reached in its wrapped order; the next claim starts after it.
+        self._claimed_up_to = max(owners, key=lambda owner: (owner <= self._claimed_up_to, owner)) if owners else 0
+        return [self._claimed(row[:-1], at=at) for row in rows]
 
     def _claimed(self, row: tuple[Any, ...], *, at: datetime) -> Claimed:
         (event_id, trigger_uuid_claimed, lease, attempt_count, cycle_start, found_id, trigger_uuid, trigger_name,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 from django.core import mail
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from accounts.models import User
+from deliveries.engine import DeliveryWorker, connection_kwargs
 from deliveries.models import Attempt, Delivery, SigningSecret, Target
 from deliveries.services import signing_secret_rotate
 from deliveries.tests.receiver import Receiver, Reply
@@ -281,3 +285,29 @@ def test_a_hanging_target_does_not_delay_another_targets_deliveries(owner, recei
         assert len(hanging.received) <= 10  # its own slots, and its queue, only
     finally:
         hanging.stop()
+
+
+def test_when_more_owners_are_due_than_a_claim_holds_every_owner_is_reached_in_turn(receiver):
+    """A flood from the first owners must not keep a later owner waiting: claims go round."""
+    owners = [User.objects.create_user(email=f"owner{n}@example.com", password="x" * 12) for n in range(3)]
+    for each in owners[:2]:
+        trigger = api_trigger(each, receiver.url)
+        for i in range(10):
+            trigger_fire(trigger=trigger, payload={"i": i})
+    last = trigger_fire(trigger=api_trigger(owners[2], receiver.url), payload={}).event
+
+    async def three_claims() -> list[list[Any]]:
+        worker = DeliveryWorker(per_owner=2)
+        async with await psycopg.AsyncConnection.connect(**connection_kwargs()) as claims:
+            claimed = []
+            for _ in range(3):
+                claimed.append([each.event_id for each in await worker._claim(claims, limit=2, busy=[])])
+                await claims.commit()
+            return claimed
+
+    owner_of = dict(Delivery.objects.values_list("event_id", "owner_id"))
+    rounds = [{owner_of[event_id] for event_id in claim} for claim in asyncio.run(three_claims())]
+
+    assert rounds[:2] == [{owners[0].pk}, {owners[1].pk}]
+    assert owners[2].pk in rounds[2]
+    assert Delivery.objects.get(pk=last.id).state == "delivering"
