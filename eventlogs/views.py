@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -12,8 +9,8 @@ from django.shortcuts import render
 from django.utils.timezone import now
 from django.views.decorators.http import require_GET
 
-from eventlogs.models import EventLog, delete_after
-from eventlogs.selectors import STATUS_ACTIVE, STATUS_ALL, STATUS_ARCHIVED, eventlogs_visible
+from eventlogs.models import EventLog
+from eventlogs.selectors import STATUS_ACTIVE, STATUS_ALL, STATUS_ARCHIVED, eventlogs_trigger_names, eventlogs_visible
 
 EVENTS_PER_PAGE = 50
 TABS = ((STATUS_ACTIVE, "Active"), (STATUS_ARCHIVED, "Archived"), (STATUS_ALL, "All"))
@@ -44,7 +41,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "status": status,
         "tabs": TABS,
-        "trigger_choices": _trigger_choices(request.user.pk, at=at),
+        "trigger_choices": eventlogs_trigger_names(owner_id=request.user.pk, at=at),
         "chosen_trigger": chosen.get("trigger"),
         "chosen_source": chosen.get("source") or "",
         "sources": EventLog.Source.choices,
@@ -52,15 +49,3 @@ def event_list(request: HttpRequest) -> HttpResponse:
     }
     # A malformed filter (?status=bogus, ?trigger=not-a-uuid) is the client's mistake: say so.
     return render(request, "eventlogs/list.html", context, status=200 if valid else 400)
-
-
-def _trigger_choices(owner_id: int, *, at: datetime) -> list[dict[str, Any]]:
-    """Every trigger with a retained event, by the name on its latest event (deleted triggers
-    included, by their snapshot; this app never reads the triggers table)."""
-    rows = (
-        EventLog.objects.filter(owner_id=owner_id, fired_at__gt=at - delete_after())
-        .order_by("trigger_uuid", "-fired_at")
-        .distinct("trigger_uuid")
-        .values("trigger_uuid", "trigger_name", "trigger_id")
-    )
-    return sorted(rows, key=lambda row: (row["trigger_name"].lower(), str(row["trigger_uuid"])))

@@ -27,6 +27,8 @@ READ_ONLY_FIELDS = (
     "id",
     "owner",
     "owner_id",
+    "state",
+    "state_reason",
     "disabled_reason",
     "next_fire_at",
     "last_fired_at",
@@ -154,18 +156,20 @@ class TriggerInputSerializer(serializers.Serializer):
 
 
 class TriggerOutputSerializer(serializers.ModelSerializer):
-    """A trigger as the API shows it.
-
-    ``last_fired_at`` is the later of the row's value (kept by the scheduler for scheduled
-    firings) and the trigger's newest non-test event (annotated as ``last_event_fired_at``
-    by the viewset from the ``eventlog_trigger_fired`` index), because API firings do not
-    write to the trigger's row: that keeps concurrent fires of one trigger lock-free.
+    """A trigger as the API shows it, read through ``triggers.selectors.triggers_of_owner``:
+    ``last_fired_at`` is its ``last_fired`` annotation, and ``state`` is ``Trigger.state_at``.
     For the same reason ``fire_count`` counts scheduled firings only.
     """
 
     schedule_details = serializers.SerializerMethodField()
     api_payload = serializers.SerializerMethodField()
-    last_fired_at = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField()
+    state_reason = serializers.SerializerMethodField()
+    last_fired_at = serializers.DateTimeField(
+        source="last_fired",
+        allow_null=True,
+        help_text="When it last fired (any source, test events included), or null; see docs/api.md.",
+    )
     target = TargetOutputField()
 
     class Meta:
@@ -179,6 +183,8 @@ class TriggerOutputSerializer(serializers.ModelSerializer):
             "expires_at",
             "is_test",
             "enabled",
+            "state",
+            "state_reason",
             "disabled_reason",
             "next_fire_at",
             "last_fired_at",
@@ -204,16 +210,15 @@ class TriggerOutputSerializer(serializers.ModelSerializer):
     def get_api_payload(self, trigger: Trigger) -> dict[str, Any]:
         return trigger.api_payload
 
-    @extend_schema_field(serializers.DateTimeField(allow_null=True))
-    def get_last_fired_at(self, trigger: Trigger) -> str | None:
-        moment = last_fired_at(trigger)
-        return serializers.DateTimeField().to_representation(moment) if moment is not None else None
+    @extend_schema_field(
+        serializers.ChoiceField(choices=Trigger.State.choices, help_text="One word for what the trigger is doing.")
+    )
+    def get_state(self, trigger: Trigger) -> str:
+        return trigger.state_at(self.context.get("at")).code
 
-
-def last_fired_at(trigger: Trigger) -> datetime | None:
-    """The later of the row's ``last_fired_at`` and the annotated newest event (see above)."""
-    candidates = [moment for moment in (trigger.last_fired_at, getattr(trigger, "last_event_fired_at", None)) if moment]
-    return max(candidates) if candidates else None
+    @extend_schema_field(serializers.CharField(help_text="Why it does not fire, when it does not; else empty."))
+    def get_state_reason(self, trigger: Trigger) -> str:
+        return trigger.state_at(self.context.get("at")).reason
 
 
 class TriggerListFilterSerializer(serializers.Serializer):

@@ -61,13 +61,19 @@ class TriggerLimitReached(Exception):
 
 
 class TriggerNotFireable(Exception):
-    """The trigger cannot be fired now. ``conflict`` is true for a state the owner can change
-    (paused, expired: HTTP 409) and false for a request that can never work (HTTP 400)."""
+    """The trigger can never be fired this way (a scheduled trigger fires on its schedule)."""
 
-    def __init__(self, message: str, *, conflict: bool) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.conflict = conflict
+
+
+class TriggerPausedOrExpired(Exception):
+    """The trigger cannot be fired in its current state, which its owner can change."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class IdempotencyKeyReused(Exception):
@@ -392,11 +398,11 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
     """
     at = now()
     if trigger.type != Trigger.Type.API:
-        raise TriggerNotFireable("Not an API trigger: scheduled triggers fire on their schedule.", conflict=False)
+        raise TriggerNotFireable("Not an API trigger: scheduled triggers fire on their schedule.")
     if not trigger.enabled:
-        raise TriggerNotFireable("This trigger is paused; resume it to fire it.", conflict=True)
-    if trigger.expires_at is not None and trigger.expires_at <= at:
-        raise TriggerNotFireable(f"This trigger expired at {trigger.expires_at.isoformat()}.", conflict=True)
+        raise TriggerPausedOrExpired("This trigger is paused; resume it to fire it.")
+    if trigger.is_expired_at(at):
+        raise TriggerPausedOrExpired(f"This trigger expired at {trigger.expires_at.isoformat()}.")
     body = trigger.api_payload if payload is None else payload
     body_sha256 = None if idempotency_key is None else _body_sha256(payload)
     # A trigger with a target gets its delivery in the event's transaction.
@@ -451,7 +457,3 @@ def _body_sha256(payload: dict[str, Any] | None) -> str:
     """A digest of the body's JSON value (key order and spacing do not count)."""
     canonical = "" if payload is None else json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def trigger_is_expired(trigger: Trigger, *, at: datetime | None = None) -> bool:
-    return trigger.expires_at is not None and trigger.expires_at <= (at or now())

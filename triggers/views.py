@@ -11,23 +11,22 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.timezone import now
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from eventlogs.models import EventLog, delete_after
 from eventlogs.selectors import STATUS_ALL, eventlogs_counts, eventlogs_per_hour, eventlogs_visible
 from triggers.forms import FireForm, TriggerForm
 from triggers.models import Trigger
+from triggers.selectors import triggers_counts, triggers_for_list_page, triggers_with_last_fired
 from triggers.services import (
     TriggerInvalid,
     TriggerNotFireable,
+    TriggerPausedOrExpired,
     trigger_delete,
     trigger_fire,
-    trigger_is_expired,
     trigger_set_enabled,
     trigger_test,
 )
@@ -41,6 +40,11 @@ def _own_trigger(request: HttpRequest, trigger_id: uuid.UUID) -> Trigger:
     return get_object_or_404(Trigger, pk=trigger_id, owner=request.user)
 
 
+def _own_trigger_to_show(request: HttpRequest, trigger_id: uuid.UUID) -> Trigger:
+    """The owner's trigger with ``last_fired``, for a page that shows it."""
+    return get_object_or_404(triggers_with_last_fired(Trigger.objects.filter(owner=request.user)), pk=trigger_id)
+
+
 def _detail_url(trigger: Trigger) -> str:
     return reverse("trigger-detail", args=[trigger.id])
 
@@ -48,20 +52,9 @@ def _detail_url(trigger: Trigger) -> str:
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
     at = now()
-    owned = Trigger.objects.filter(owner=request.user)
-    # One query for every figure on the triggers card.
-    trigger_counts = owned.aggregate(
-        total=Count("id"),
-        once=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.ONCE)),
-        interval=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.INTERVAL)),
-        cron=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.CRON)),
-        api=Count("id", filter=Q(type=Trigger.Type.API)),
-        active=Count("id", filter=Q(enabled=True)),
-        paused=Count("id", filter=Q(enabled=False)),
-    )
     hours = eventlogs_per_hour(owner_id=request.user.pk, zone=request.user.zoneinfo, hours=CHART_HOURS, at=at)
     context = {
-        "trigger_counts": trigger_counts,
+        "trigger_counts": triggers_counts(owner_id=request.user.pk),
         "event_counts": eventlogs_counts(owner_id=request.user.pk, at=at),
         "chart": _bar_chart(hours),
         "latest_events": list(eventlogs_visible(owner_id=request.user.pk, status=STATUS_ALL, at=at)[:10]),
@@ -105,19 +98,10 @@ def _bar_chart(hours: list[Any]) -> dict[str, Any]:
 
 @require_GET
 def trigger_list(request: HttpRequest) -> HttpResponse:
-    retained = Q(event_logs__fired_at__gt=now() - delete_after())
-    # ``last_fired_at`` is kept by the scheduler; an API fire only inserts its event (no lock
-    # on the trigger's row), so "last fired" and the count come from the retained events too.
-    triggers = (
-        Trigger.objects.filter(owner=request.user)
-        .annotate(
-            recent_events=Count("event_logs", filter=retained),
-            last_event_at=Max("event_logs__fired_at", filter=retained & ~Q(event_logs__source=EventLog.Source.TEST)),
-        )
-        .order_by("-created_at", "-id")
-    )
+    at = now()
+    triggers = triggers_for_list_page(owner_id=request.user.pk, at=at)
     page = Paginator(triggers, TRIGGERS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "triggers/list.html", {"page": page, "now": now()})
+    return render(request, "triggers/list.html", {"page": page})
 
 
 @require_http_methods(["GET", "POST"])
@@ -155,17 +139,18 @@ def trigger_delete_confirm(request: HttpRequest, trigger_id: uuid.UUID) -> HttpR
 
 @require_GET
 def trigger_detail(request: HttpRequest, trigger_id: uuid.UUID) -> HttpResponse:
-    return _render_detail(request, _own_trigger(request, trigger_id), FireForm())
+    return _render_detail(request, _own_trigger_to_show(request, trigger_id), FireForm())
 
 
 def _render_detail(request: HttpRequest, trigger: Trigger, fire_form: FireForm, status: int = 200) -> HttpResponse:
-    events = eventlogs_visible(owner_id=request.user.pk, status=STATUS_ALL, trigger_id=trigger.id)
-    last_event = events.exclude(source=EventLog.Source.TEST).first()
+    at = now()
+    events = eventlogs_visible(owner_id=request.user.pk, status=STATUS_ALL, trigger_id=trigger.id, at=at)
     context = {
         "trigger": trigger,
-        "last_fired": last_event.fired_at if last_event else trigger.last_fired_at,
+        "state": trigger.state_at(at),
+        # A slot at or before now is being fired (an interval without a start fires at once).
+        "due_now": trigger.enabled and trigger.next_fire_at is not None and trigger.next_fire_at <= at,
         "fire_form": fire_form,
-        "expired": trigger_is_expired(trigger),
         "page": Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page")),
     }
     return render(request, "triggers/detail.html", context, status=status)
@@ -173,15 +158,18 @@ def _render_detail(request: HttpRequest, trigger: Trigger, fire_form: FireForm, 
 
 @require_POST
 def trigger_fire_view(request: HttpRequest, trigger_id: uuid.UUID) -> HttpResponse:
-    trigger = _own_trigger(request, trigger_id)
+    trigger = _own_trigger_to_show(request, trigger_id)
     form = FireForm(request.POST)
     if not form.is_valid():
         return _render_detail(request, trigger, form, status=400)
     try:
         result = trigger_fire(trigger=trigger, payload=form.cleaned_data["payload"])
+    except TriggerPausedOrExpired as refused:
+        form.add_error(None, refused.message)
+        return _render_detail(request, trigger, form, status=409)
     except TriggerNotFireable as refused:
         form.add_error(None, refused.message)
-        return _render_detail(request, trigger, form, status=409 if refused.conflict else 400)
+        return _render_detail(request, trigger, form, status=400)
     messages.success(request, f"Fired: event {result.event.id} logged.")
     return redirect(_detail_url(trigger))
 
