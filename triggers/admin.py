@@ -90,7 +90,7 @@ class TriggerAdmin(admin.ModelAdmin):
         "state",
         "next_fire_at",
         "last_fired",
-        "fire_count",
+        "scheduled_firings",
     )
     list_filter = (StateFilter, "type", "schedule_kind", "enabled", "is_test")
     # id__exact casts the UUID to text, so a pasted id matches and a non-UUID term is not an error.
@@ -115,7 +115,7 @@ class TriggerAdmin(admin.ModelAdmin):
         "state",
         "next_fire_at",
         "last_fired",
-        "fire_count",
+        "scheduled_firings",
         "disabled_reason",
         "created_at",
         "updated_at",
@@ -137,7 +137,16 @@ class TriggerAdmin(admin.ModelAdmin):
         ),
         (
             "Firing",
-            {"fields": ("next_fire_at", "last_fired", "fire_count", "disabled_reason", "created_at", "updated_at")},
+            {
+                "fields": (
+                    "next_fire_at",
+                    "last_fired",
+                    "scheduled_firings",
+                    "disabled_reason",
+                    "created_at",
+                    "updated_at",
+                )
+            },
         ),
     )
 
@@ -148,6 +157,10 @@ class TriggerAdmin(admin.ModelAdmin):
     def state(self, trigger: Trigger) -> str:
         state = trigger.state
         return format_html('<span class="badge state-{}" title="{}">{}</span>', state.code, state.reason, state.label)
+
+    @admin.display(description="Scheduled firings", ordering="scheduled_fire_count")
+    def scheduled_firings(self, trigger: Trigger) -> int:
+        return trigger.scheduled_fire_count
 
     @admin.display(description="Last fired", ordering="last_fired")
     def last_fired(self, trigger: Trigger) -> Any:

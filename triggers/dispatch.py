@@ -104,7 +104,7 @@ _ADVANCE_TRIGGERS = f"""
         enabled = planned.enabled,
         disabled_reason = planned.disabled_reason,
         last_fired_at = CASE WHEN planned.fired THEN %(fired_at)s ELSE t.last_fired_at END,
-        fire_count = t.fire_count + CASE WHEN planned.fired THEN 1 ELSE 0 END
+        scheduled_fire_count = t.scheduled_fire_count + CASE WHEN planned.fired THEN 1 ELSE 0 END
     FROM unnest(%(ids)s::uuid[], %(next_fire_at)s::timestamptz[], %(enabled)s::boolean[],
                 %(reasons)s::text[], %(fired)s::boolean[])
          AS planned(id, next_fire_at, enabled, disabled_reason, fired)

@@ -75,7 +75,8 @@ class Trigger(models.Model):
 
     next_fire_at = models.DateTimeField(null=True, blank=True)
     last_fired_at = models.DateTimeField(null=True, blank=True)
-    fire_count = models.PositiveBigIntegerField(default=0)
+    # Kept by the scheduler only: an API firing writes its event and leaves this row alone.
+    scheduled_fire_count = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

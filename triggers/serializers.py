@@ -32,7 +32,7 @@ READ_ONLY_FIELDS = (
     "disabled_reason",
     "next_fire_at",
     "last_fired_at",
-    "fire_count",
+    "scheduled_fire_count",
     "created_at",
     "updated_at",
 )
@@ -131,7 +131,7 @@ class TriggerInputSerializer(serializers.Serializer):
     """The editable values of a trigger (POST, PUT, and PATCH with ``partial=True``).
 
     A field that is not editable is refused with 400 rather than silently ignored, so a
-    client never believes it changed ``next_fire_at`` or ``fire_count``.
+    client never believes it changed ``next_fire_at`` or ``scheduled_fire_count``.
     """
 
     name = StrictCharField(max_length=200)
@@ -158,7 +158,8 @@ class TriggerInputSerializer(serializers.Serializer):
 class TriggerOutputSerializer(serializers.ModelSerializer):
     """A trigger as the API shows it, read through ``triggers.selectors.triggers_of_owner``:
     ``last_fired_at`` is its ``last_fired`` annotation, and ``state`` is ``Trigger.state_at``.
-    For the same reason ``fire_count`` counts scheduled firings only.
+    ``scheduled_fire_count`` counts the scheduler's firings only: an API firing does not
+    write to the trigger's row, so concurrent fires of one trigger never wait for each other.
     """
 
     schedule_details = serializers.SerializerMethodField()
@@ -188,7 +189,7 @@ class TriggerOutputSerializer(serializers.ModelSerializer):
             "disabled_reason",
             "next_fire_at",
             "last_fired_at",
-            "fire_count",
+            "scheduled_fire_count",
             "created_at",
             "updated_at",
             "target",
