@@ -59,6 +59,11 @@ def eventlogs_visible(
     ).order_by("-fired_at", "-id")
 
 
+def eventlog_by_idempotency_key(*, trigger_id: uuid.UUID, key: str) -> EventLog | None:
+    """The event ``key`` names on the trigger, retained or not (the key is unique per trigger)."""
+    return EventLog.objects.filter(trigger_id=trigger_id, idempotency_key=key).first()
+
+
 def eventlog_last_fired(*, trigger_id: Any, at: datetime | None = None) -> Subquery:
     """When the trigger ``trigger_id`` (a value or an ``OuterRef``) last fired, as an expression:
     its newest retained event of any source, tests included, as ``eventlogs_aggregated``

@@ -21,7 +21,8 @@ from django.utils.timezone import now
 
 from deliveries.hooks import delivery_enqueue, target_apply, target_maybe, trigger_may_have_target
 from eventlogs.models import EventLog, delete_after
-from eventlogs.services import eventlog_record
+from eventlogs.selectors import eventlog_by_idempotency_key
+from eventlogs.services import eventlog_record, eventlog_release_idempotency_key
 from triggers.models import Trigger
 from triggers.schedules import (
     ONCE,
@@ -438,7 +439,7 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
 
     window_start = at - delete_after()
     for _ in range(2):
-        existing = EventLog.objects.filter(trigger=trigger, idempotency_key=idempotency_key).first()
+        existing = eventlog_by_idempotency_key(trigger_id=trigger.id, key=idempotency_key)
         if existing is not None and existing.fired_at > window_start:
             return repeat(existing)
         try:
@@ -446,11 +447,11 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
                 if existing is not None:
                     # The key's first event is past retention (the delete job has not run yet):
                     # the key is free again.
-                    EventLog.objects.filter(pk=existing.pk).delete()
+                    eventlog_release_idempotency_key(event=existing)
                 return FireResult(event=record(), created=True)
         except IntegrityError:
             continue  # a concurrent request with the same key won; return its event
-    return repeat(EventLog.objects.get(trigger=trigger, idempotency_key=idempotency_key))
+    return repeat(eventlog_by_idempotency_key(trigger_id=trigger.id, key=idempotency_key))
 
 
 def _body_sha256(payload: dict[str, Any] | None) -> str:
