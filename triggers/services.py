@@ -26,10 +26,9 @@ from eventlogs.services import eventlog_record, eventlog_release_idempotency_key
 from triggers.models import Trigger
 from triggers.schedules import (
     ONCE,
-    LocalTimeInvalid,
     Schedule,
     ScheduleInvalid,
-    aware_in_zone,
+    read_datetime,
     schedule_from_details,
 )
 
@@ -187,14 +186,7 @@ def trigger_validate(
 
     expires_at = values.get("expires_at")
     if expires_at is not None:
-        try:
-            expires_at = aware_in_zone(expires_at, zone)
-        except LocalTimeInvalid as invalid:
-            errors["expires_at"] = [invalid.message]
-            expires_at = None
-        except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past datetime.max in UTC
-            errors["expires_at"] = ["Out of range."]
-            expires_at = None
+        expires_at = read_datetime(expires_at, "expires_at", zone, errors)
     if expires_at is not None and expires_at >= LATEST_TIME:
         errors["expires_at"] = [LATEST_TIME_ERROR]
         expires_at = None
