@@ -240,7 +240,7 @@ def test_a_trigger_can_be_paused_edited_and_deleted(signed_in: Page, customer: U
 
     page.click("button:has-text('Pause')")
     expect(page.locator(".messages")).to_contain_text("Trigger paused.")
-    expect(page.locator(".badges")).to_contain_text("paused")
+    expect(page.locator(".badges")).to_contain_text("Paused")
     expect(page.locator(".next-firing")).to_have_text("none scheduled")
     trigger.refresh_from_db()
     assert (trigger.enabled, trigger.next_fire_at) == (False, None)
