@@ -8,6 +8,8 @@ PY := $(BIN)/python
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 BENCH_STAMP := $(VENV)/.installed-bench
+# axe-core for the browser tests' accessibility checks, from tests/browser/package-lock.json.
+AXE_STAMP := tests/browser/node_modules/.installed
 
 .PHONY: help install install-dev migrate run test lint format check bench bench-quick lock upgrade audit db-stop clean
 
@@ -41,6 +43,10 @@ $(BENCH_STAMP): requirements-bench.txt $(RUNTIME_STAMP)
 	$(PIP_INSTALL) -r requirements-bench.txt
 	@touch $@
 
+$(AXE_STAMP): tests/browser/package-lock.json
+	npm ci --prefix tests/browser --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
 install: $(RUNTIME_STAMP)
 
 install-dev: $(DEV_STAMP)
@@ -52,7 +58,7 @@ migrate: $(RUNTIME_STAMP)
 run: migrate
 	$(PY) bin/run
 
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(AXE_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Not part of `make test`: starts its own PostgreSQL database, gunicorn and scheduler (docs/benchmarks.md).

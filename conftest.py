@@ -1,15 +1,26 @@
-"""Shared fixtures: an owner, a second user who must never see the owner's data, and an
-authenticated API client for each."""
+"""Shared fixtures: an owner, a second user who must never see the owner's data, an
+authenticated API client and a signed-in browser for each, an operator, and a frozen clock.
+The factories they use are in ``tests/support.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import time_machine
+from django.test import Client
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
+from tests.support import NOW, PASSWORD, bearer_client, signed_in
 
-PASSWORD = "correct-horse-battery-staple"
+
+def pytest_configure() -> None:
+    """PBKDF2's deliberate slowness would dominate the suite's time; no test checks which
+    algorithm hashed a password, only that the stored hash never leaks."""
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -22,10 +33,10 @@ def other_user(db) -> User:
     return User.objects.create_user(email="intruder@example.com", password=PASSWORD)
 
 
-def bearer_client(user: User) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
-    return client
+@pytest.fixture
+def anonymous() -> APIClient:
+    """An API client without credentials."""
+    return APIClient()
 
 
 @pytest.fixture
@@ -37,6 +48,31 @@ def api(owner: User) -> APIClient:
 @pytest.fixture
 def other_api(other_user: User) -> APIClient:
     return bearer_client(other_user)
+
+
+@pytest.fixture
+def browser(owner: User) -> Client:
+    """The owner's browser, signed in."""
+    return signed_in(owner)
+
+
+@pytest.fixture
+def other_browser(other_user: User) -> Client:
+    return signed_in(other_user)
+
+
+@pytest.fixture
+def operator(db: None) -> Client:
+    """A superuser's browser, signed in to the admin."""
+    user = User.objects.create_superuser(email="operator@example.com", password=None)
+    return signed_in(user)
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[time_machine.Traveller]:
+    """The clock stopped at ``tests.support.NOW``; a test moves it with ``shift`` or ``move_to``."""
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture(autouse=True)

@@ -32,17 +32,9 @@ from accounts.serializers import (
 )
 from accounts.services import user_change_password, user_delete, user_register, user_sign_out_everywhere
 from accounts.tokens import refresh_token_for
+from core.openapi import BODY_ERRORS, UNAUTHENTICATED
 
-# The error answers every endpoint here can give, so the schema (and clients generated
-# from it) know them: DRF's field-keyed validation errors and its {"detail": ...} bodies.
-FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; each field names its problems.")
-BODY_ERRORS = {
-    400: FIELD_ERRORS,
-    413: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is over REQUEST_BODY_MAX_BYTES."),
-    415: OpenApiResponse(OpenApiTypes.OBJECT, description="The body is not JSON."),
-}
 BAD_TOKEN = OpenApiResponse(OpenApiTypes.OBJECT, description="The refresh token is invalid, expired or blacklisted.")
-UNAUTHENTICATED = OpenApiResponse(OpenApiTypes.OBJECT, description="Not signed in, or the token is invalid.")
 TOO_MANY = OpenApiResponse(OpenApiTypes.OBJECT, description="Throttled, or sign-in is locked after repeated failures.")
 
 

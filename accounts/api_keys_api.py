@@ -17,10 +17,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import BODY_ERRORS, UNAUTHENTICATED
 from accounts.selectors import api_key_of_user, api_keys_of_user
 from accounts.serializers import ApiKeyCreatedSerializer, ApiKeyInputSerializer, ApiKeyOutputSerializer
 from accounts.services import api_key_create, api_key_revoke
+from core.openapi import BODY_ERRORS, UNAUTHENTICATED
 
 
 @extend_schema(tags=["api-keys"])

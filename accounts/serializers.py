@@ -4,25 +4,19 @@ from typing import Any
 
 from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import PasswordField, TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import ApiKey, User, validate_timezone
 from accounts.tokens import refresh_token_for, refresh_token_rotate
+from core.serializers import ClosedSerializer
 
 
-class RegisterInputSerializer(serializers.Serializer):
+class RegisterInputSerializer(ClosedSerializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
     timezone = serializers.CharField(required=False, max_length=64)
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
     def validate_timezone(self, value: str) -> str:
         try:
@@ -83,27 +77,10 @@ class PasswordChangeInputSerializer(serializers.Serializer):
     new_password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
 
 
-class ClosedRegisterInputSchema(OpenApiSerializerExtension):
-    """The schema says what ``to_internal_value`` enforces: no field beyond the listed ones."""
-
-    target_class = RegisterInputSerializer
-
-    def map_serializer(self, auto_schema: Any, direction: str) -> dict[str, Any]:
-        schema = auto_schema._map_basic_serializer(self.target, direction)
-        schema["additionalProperties"] = False
-        return schema
-
-
-class ApiKeyInputSerializer(serializers.Serializer):
+class ApiKeyInputSerializer(ClosedSerializer):
     name = serializers.CharField(max_length=100)
     scope = serializers.ChoiceField(choices=ApiKey.Scope.choices)
     trigger = serializers.UUIDField(required=False, allow_null=True, help_text="Limit a fire key to this trigger.")
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        if unknown:
-            raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 class ApiKeyOutputSerializer(serializers.ModelSerializer):
@@ -125,7 +102,3 @@ class ApiKeyCreatedSerializer(ApiKeyOutputSerializer):
 
 class AccountDeleteInputSerializer(serializers.Serializer):
     password = serializers.CharField(write_only=True, trim_whitespace=False, max_length=128)
-
-
-class ClosedApiKeyInputSchema(ClosedRegisterInputSchema):
-    target_class = ApiKeyInputSerializer

@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.sizes import FULL, QUICK
 from bench.stack import ROOT, Database, Processes, prepare_database, production_environment
 
-ORDER = ["fire", "pgbench", "one_time", "interval", "reads", "steady", "deliveries"]
+ORDER = ["fire", "pgbench", "one_time", "interval", "reads", "steady", "deliveries", "scale", "burst"]
 NEEDS_SCHEDULER = {"one_time", "interval"}
 SETTINGS_SHOWN = [
     "shared_buffers",
@@ -124,9 +124,12 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
 
     from bench.deliveries import scenario_deliveries
+    from bench.scale import scenario_burst, scenario_scale
     from bench.scenarios import SCENARIOS, Context, Row
 
     SCENARIOS["deliveries"] = scenario_deliveries
+    SCENARIOS["scale"] = scenario_scale
+    SCENARIOS["burst"] = scenario_burst
 
     rows: list[Row] = []
     failed = False

@@ -26,6 +26,11 @@ class Sizes:
     steady_hour_events: int = 1_800_000  # the closed hour the rollup recounts: an hour at the steady rate
     delivery_drain: int = 50_000
     delivery_latency_seconds: float = 60.0
+    scale_triggers: int = 1_000  # one-time triggers of the scale-out drill
+    scale_window_seconds: float = 60.0  # they are due evenly over this window
+    scale_fire_rate: float = 40.0  # API fires a second through HAProxy during the drill
+    scale_down_seconds: float = 5.0  # how long the killed processes stay down
+    burst_triggers: int = 100_000  # one-time triggers due in the same second
 
 
 FULL = Sizes()
@@ -46,4 +51,8 @@ QUICK = replace(
     steady_hour_events=180_000,
     delivery_drain=5_000,
     delivery_latency_seconds=10.0,
+    scale_triggers=300,
+    scale_window_seconds=60.0,
+    scale_fire_rate=20.0,
+    burst_triggers=10_000,
 )

@@ -23,6 +23,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.openapi import UNAUTHENTICATED
+from core.serializers import DetailSerializer
 from deliveries.models import Attempt, Delivery, Target
 from deliveries.selectors import signing_secret_of
 from deliveries.serializers import (
@@ -40,8 +42,8 @@ from deliveries.services import (
     signing_secret_rotate,
     target_test_send,
 )
-from eventlogs.api import UNAUTHENTICATED, EventLogViewSet
-from eventlogs.serializers import DetailSerializer, EventLogOutputSerializer
+from eventlogs.api import EventLogViewSet
+from eventlogs.serializers import EventLogOutputSerializer
 
 NOT_FOUND = OpenApiResponse(DetailSerializer, description="No such event among yours (or it is past 48 h).")
 TRIGGER_ID = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The trigger's id.")

@@ -43,6 +43,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils.timezone import now
 
+from core.metrics import DELIVERIES, DELIVERY_LATENCY
 from deliveries.models import Attempt, Delivery, SigningSecret, Target
 from deliveries.network import AddressRefused, PublicOnlyTransport
 from deliveries.services import DELIVERIES_CHANNEL
@@ -200,6 +201,7 @@ class Claimed:
     headers: dict[str, str]
     timeout: int
     secrets: list[str]
+    fired_at: datetime | None = None  # None when the event is gone
     host: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -299,6 +301,17 @@ def connection_kwargs() -> dict[str, Any]:
     for unused in ("cursor_factory", "context"):
         params.pop(unused, None)
     return {**params, "autocommit": True}
+
+
+def _count_outcomes(
+    results: list[tuple[Claimed, str, Any, Outcome]], written: list[tuple[uuid.UUID, str]], *, at: datetime
+) -> None:
+    """Count the recorded attempts by outcome, and time each delivered one from its firing."""
+    fired_at = {claimed.event_id: claimed.fired_at for claimed, *_ in results}
+    for delivery_id, outcome in written:
+        DELIVERIES.labels(outcome=outcome).inc()
+        if outcome == Delivery.State.DELIVERED and (fired := fired_at.get(delivery_id)) is not None:
+            DELIVERY_LATENCY.observe(max((at - fired).total_seconds(), 0.0))
 
 
 class DeliveryWorker:
@@ -449,6 +462,7 @@ class DeliveryWorker:
             headers=headers or {},
             timeout=timeout or 10,
             secrets=secrets,
+            fired_at=fired_at,
         )
 
     def _busy_triggers(self) -> list[uuid.UUID]:
@@ -569,6 +583,7 @@ class DeliveryWorker:
             },
         )
         written = await cursor.fetchall()
+        _count_outcomes(results, written, at=now())
         if len(written) < len(results):
             logger.warning("%s results arrived after their lease ended; not recorded", len(results) - len(written))
         ended = [delivery_id for delivery_id, outcome in written if outcome in ("failed", "rejected")]

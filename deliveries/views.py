@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.decorators.http import require_GET, require_POST
 
+from core.live import live_page
 from deliveries.models import Attempt, Delivery, Target
 from deliveries.services import (
     RedeliveryRefused,
@@ -21,11 +22,12 @@ from deliveries.services import (
     signing_secret_rotate,
     target_test_send,
 )
-from eventlogs.selectors import STATUS_ALL, eventlogs_visible
+from eventlogs.selectors import STATUS_ALL, eventlogs_visible, eventlogs_with_current_names
 
 
 def _own_event(request: HttpRequest, event_id: uuid.UUID):
-    event = eventlogs_visible(owner_id=request.user.pk, status=STATUS_ALL).filter(pk=event_id).first()
+    visible = eventlogs_with_current_names(eventlogs_visible(owner_id=request.user.pk, status=STATUS_ALL))
+    event = visible.filter(pk=event_id).first()
     if event is None:
         raise Http404("No such event.")
     return event
@@ -39,6 +41,7 @@ def _own_trigger(request: HttpRequest, trigger_id: uuid.UUID):
 
 
 @require_GET
+@live_page
 def event_detail(request: HttpRequest, event_id: uuid.UUID) -> HttpResponse:
     event = _own_event(request, event_id)
     delivery = Delivery.objects.filter(pk=event.pk).first()

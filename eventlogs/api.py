@@ -7,7 +7,6 @@ read time even when the lifecycle jobs are late.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from django.db.models import QuerySet
@@ -22,12 +21,13 @@ from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.openapi import HTML, HTML_BAD_QUERY, HTML_UNAUTHENTICATED, UNAUTHENTICATED
+from core.pagination import StrictPageSizeMixin
+from core.serializers import DetailSerializer
 from eventlogs.models import EventLog
-from eventlogs.pagination import StrictPageSizeMixin
 from eventlogs.selectors import STATUS_ALL, eventlogs_aggregated, eventlogs_visible
 from eventlogs.serializers import (
     LISTED_COLUMNS,
-    DetailSerializer,
     EventLogAggregateSerializer,
     EventLogFilterSerializer,
     EventLogOutputSerializer,
@@ -35,10 +35,6 @@ from eventlogs.serializers import (
 )
 
 FRAGMENT_ROWS = 100
-UNAUTHENTICATED = OpenApiResponse(DetailSerializer, description="No valid credentials.")
-HTML = OpenApiResponse(OpenApiTypes.STR, description="An HTML table (text/html).")
-HTML_BAD_QUERY = OpenApiResponse(OpenApiTypes.STR, description="A query parameter is invalid (text/html).")
-HTML_UNAUTHENTICATED = OpenApiResponse(OpenApiTypes.STR, description="No valid credentials (text/html).")
 
 
 class EventLogCursorPagination(StrictPageSizeMixin, CursorPagination):
@@ -147,8 +143,7 @@ class EventLogViewSet(viewsets.GenericViewSet):
     )
     def event_logs_html(self, request: Request) -> Response:
         events = self._filtered(request)[:FRAGMENT_ROWS]
-        rows = [(event, json.dumps(event.payload, indent=2, sort_keys=True)) for event in events]
         return Response(
-            {"rows": rows, "limit": FRAGMENT_ROWS, "zone": request.user.timezone},
+            {"events": events, "limit": FRAGMENT_ROWS, "zone": request.user.timezone},
             template_name="eventlogs/fragments/event_logs_table.html",
         )

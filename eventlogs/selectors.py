@@ -8,13 +8,13 @@ never returned.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Trunc
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone as django_timezone
 from django.utils.timezone import now
 
@@ -74,16 +74,17 @@ def eventlog_last_fired(*, trigger_id: Any, at: datetime | None = None) -> Subqu
 
 
 def eventlogs_trigger_names(*, owner_id: int, at: datetime | None = None) -> list[dict[str, Any]]:
-    """Every trigger with a retained event, by the name on its latest event, sorted by name
-    (deleted triggers included, by their snapshot): ``trigger_uuid``, ``trigger_name``, ``trigger_id``."""
+    """Every trigger with a retained event, sorted by its current name (a deleted trigger by the
+    name on its latest event; the name is read through the event's own foreign key):
+    ``trigger_uuid``, ``trigger_id`` and ``name``."""
     at = at or now()
     rows = (
         EventLog.objects.filter(owner_id=owner_id, fired_at__gt=at - delete_after())
         .order_by("trigger_uuid", "-fired_at")
         .distinct("trigger_uuid")
-        .values("trigger_uuid", "trigger_name", "trigger_id")
+        .values("trigger_uuid", "trigger_id", name=Coalesce("trigger__name", "trigger_name"))
     )
-    return sorted(rows, key=lambda row: (row["trigger_name"].lower(), str(row["trigger_uuid"])))
+    return sorted(rows, key=lambda row: (row["name"].lower(), str(row["trigger_uuid"])))
 
 
 def eventlogs_aggregated(*, owner_id: int, at: datetime | None = None) -> list[dict[str, Any]]:
@@ -218,6 +219,7 @@ class EventCounts:
 class HourBucket:
     start: datetime  # aware, in the reader's zone
     count: int
+    by_source: dict[str, int] = field(default_factory=dict)  # EventLog.Source value -> firings
 
     @property
     def end(self) -> datetime:
@@ -237,7 +239,8 @@ def eventlogs_counts(*, owner_id: int, at: datetime | None = None) -> EventCount
 
 
 def eventlogs_per_hour(*, owner_id: int, zone: tzinfo, hours: int = 48, at: datetime | None = None) -> list[HourBucket]:
-    """Firings in each of the last ``hours`` hours of ``zone``'s clock, oldest first, current hour last.
+    """Firings in each of the last ``hours`` hours of ``zone``'s clock, oldest first, current hour
+    last, in all and by source.
 
     One grouped query: Postgres truncates ``fired_at`` to the hour in ``zone`` (so a zone
     such as Asia/Kolkata, UTC+05:30, gets buckets on its own full hours). Hours with no
@@ -252,9 +255,24 @@ def eventlogs_per_hour(*, owner_id: int, zone: tzinfo, hours: int = 48, at: date
             owner_id=owner_id, fired_at__gte=starts[0], fired_at__gt=at - delete_after(), fired_at__lte=at
         )
         .annotate(hour=Trunc("fired_at", "hour", tzinfo=zone))
-        .values("hour")
+        .values("hour", "source")
         .annotate(count=Count("id"))
         .order_by()
     )
-    by_hour = {row["hour"].astimezone(UTC): row["count"] for row in rows}
-    return [HourBucket(start=start.astimezone(zone), count=by_hour.get(start, 0)) for start in starts]
+    by_hour: dict[datetime, dict[str, int]] = {}
+    for row in rows:
+        by_hour.setdefault(row["hour"].astimezone(UTC), {})[row["source"]] = row["count"]
+    return [
+        HourBucket(
+            start=start.astimezone(zone),
+            count=sum(by_hour.get(start, {}).values()),
+            by_source=by_hour.get(start, {}),
+        )
+        for start in starts
+    ]
+
+
+def eventlogs_with_current_names(queryset: QuerySet[EventLog]) -> QuerySet[EventLog]:
+    """``current_trigger_name``: the trigger's name now (through the row's own foreign key), or
+    the snapshot once the trigger is deleted, so a renamed trigger shows under one name."""
+    return queryset.annotate(current_trigger_name=Coalesce("trigger__name", "trigger_name"))

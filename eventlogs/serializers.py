@@ -113,9 +113,3 @@ class EventLogAggregateSerializer(serializers.Serializer):
     archived = serializers.IntegerField()
     test = serializers.IntegerField()
     last_fired_at = serializers.DateTimeField()
-
-
-class DetailSerializer(serializers.Serializer):
-    """The body of every error that is not about one input field."""
-
-    detail = serializers.CharField()

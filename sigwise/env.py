@@ -64,6 +64,21 @@ def env_timezone(name: str, default: str) -> str:
     return value
 
 
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, default).strip().lower() or default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def env_directory(name: str) -> str:
+    """A directory this process can write to, or "" when unset."""
+    value = os.environ.get(name, "").strip()
+    if value and not (os.path.isdir(value) and os.access(value, os.W_OK | os.X_OK)):
+        raise ImproperlyConfigured(f"{name} must be an existing directory this process can write to, not {value!r}")
+    return value
+
+
 _RATE_PERIODS = ("s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day")
 
 

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import math
+import re
+import time
+import uuid
 from collections.abc import Callable
 
 from csp.constants import HEADER
@@ -10,8 +13,69 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.functional import cached_property
+from prometheus_client import Counter, Histogram
 
+from core.logging import current_request
+from core.metrics import HTTP_REQUEST_DURATION, HTTP_REQUESTS
 from sigwise.throttling import UserFixedWindowThrottle
+
+# What an incoming X-Request-ID may be: a proxy's id (UUID, hex, base64-ish), kept short and
+# free of spaces and control characters, since it is copied into logs and the response.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+/=-]{1,128}")
+
+
+class HttpMetricsMiddleware:
+    """Count each request and time it (``http_requests_total``, ``http_request_duration_seconds``).
+
+    Labelled by the URL pattern's view name, never the path, and by a method from a fixed
+    list, so a client cannot grow the number of series. The label children are cached
+    here: prometheus-client's ``labels()`` takes a lock and checks its arguments each time.
+    """
+
+    METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self._counters: dict[tuple[str, str, int], Counter] = {}
+        self._timers: dict[tuple[str, str], Histogram] = {}
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        method = request.method if request.method in self.METHODS else "other"
+        match = request.resolver_match
+        view = match.view_name if match is not None else "unmatched"
+        counter_key = (method, view, response.status_code)
+        counter = self._counters.get(counter_key)
+        if counter is None:
+            counter = self._counters[counter_key] = HTTP_REQUESTS.labels(method, view, str(response.status_code))
+        timer = self._timers.get(counter_key[:2])
+        if timer is None:
+            timer = self._timers[counter_key[:2]] = HTTP_REQUEST_DURATION.labels(method, view)
+        counter.inc()
+        timer.observe(elapsed)
+        return response
+
+
+class RequestIdMiddleware:
+    """Give every request an id: the caller's ``X-Request-ID`` when it looks sane (so a
+    proxy's id follows the request), else a new one. Log lines written during the request
+    carry it, and the response returns it as ``X-Request-ID``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _SANE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        token = current_request.set(request)
+        try:
+            response = self.get_response(request)
+        finally:
+            current_request.reset(token)
+        response["X-Request-ID"] = request.request_id
+        return response
 
 
 class RequestBodyLimitMiddleware:

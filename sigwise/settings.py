@@ -6,17 +6,21 @@ start without a real secret key.
 
 from __future__ import annotations
 
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from sigwise.embedded_db import embedded_database
 from sigwise.env import (
     development_secret_key,
     env_bool,
+    env_choice,
+    env_directory,
     env_email,
     env_int,
     env_list,
@@ -79,13 +83,19 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_apscheduler",
     "axes",
+    "django_htmx",
+    "core",
     "accounts",
     "triggers",
     "eventlogs",
     "deliveries",
+    "monitoring",
 ]
 
 MIDDLEWARE = [
+    # First: its time covers every middleware.
+    "sigwise.middleware.HttpMetricsMiddleware",
+    "sigwise.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "sigwise.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -98,6 +108,8 @@ MIDDLEWARE = [
     # After authentication: it counts per signed-in user, as the API's user throttle does.
     "sigwise.middleware.PageThrottleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: a live region's poll (core/live.py).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees the outcome of every login attempt (django-axes requirement).
     "axes.middleware.AxesMiddleware",
@@ -319,7 +331,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", _secure)
-SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^ping/?$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^ping/?$", r"^metrics/?$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if _secure else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", _secure)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", _secure)
@@ -375,11 +387,51 @@ DELIVERY_LEASE_MARGIN_SECONDS = env_int("DELIVERY_LEASE_MARGIN_SECONDS", 30, min
 # The site's address in emails (links to the trigger's page).
 SITE_URL = env_str("SIGWISE_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
+# --- Operations: metrics, version, logs -------------------------------------------------
+# docs/operations.md. /metrics answers only with this bearer token, and is a 404 without it.
+METRICS_TOKEN = env_str("METRICS_TOKEN").strip()
+if METRICS_TOKEN and not DEBUG and (_problem := secret_problem(METRICS_TOKEN)):
+    raise ImproperlyConfigured(
+        f"METRICS_TOKEN must be a random value of at least 50 characters when DJANGO_DEBUG is off ({_problem})"
+    )
+# Where every process writes its metrics (prometheus-client's multi-process mode), read
+# by prometheus-client itself at import; checked here so a typo stops start-up.
+PROMETHEUS_MULTIPROC_DIR = env_directory("PROMETHEUS_MULTIPROC_DIR")
+
+
+def _project_version() -> str:
+    try:
+        return tomllib.loads((BASE_DIR / "pyproject.toml").read_text())["project"]["version"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+# Shown beside each process's heartbeat (the admin): a release or commit set at build time.
+SIGWISE_VERSION = env_str("SIGWISE_VERSION").strip() or _project_version()
+
+# plain: one readable line a record (development). json: one JSON object a line, with the
+# request id and user id of a web request, and the trigger id and lateness of a firing.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_context": {"()": "core.logging.RequestContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger", "process": "pid"},
+            # An ISO 8601 time in UTC under "time".
+            "timestamp": "time",
+            # django.request's records carry the request object; its id and user are enough.
+            "reserved_attrs": [*RESERVED_ATTRS, "request"],
+        },
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_context"]},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},

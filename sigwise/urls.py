@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from monitoring.views import metrics
 from sigwise.health import healthz, ping
 
 # Under /api/ an unknown path is a JSON 404 like every other API error, never an HTML page.
@@ -15,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     re_path(r"^healthz/?$", healthz, name="healthz"),
     re_path(r"^ping/?$", ping, name="ping"),
+    re_path(r"^metrics/?$", metrics, name="metrics"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file (/docs?script=), so the
     # Content-Security-Policy needs no inline script; its template keeps one inline <style>.

@@ -1,6 +1,6 @@
 """Fixtures and hooks shared by the proof layers: browser flows, API fuzzing, the security matrix.
 
-The owner / second-user fixtures (``owner``, ``other_user``, ``api``, ``other_api``) come
+The shared fixtures (``owner``, ``other_user``, ``api``, ``browser``, ``frozen_clock`` ...) come
 from the repository's root ``conftest.py``.
 """
 
@@ -34,10 +34,3 @@ def test_failed(item: pytest.Item) -> bool:
 
 
 test_failed.__test__ = False  # a helper, not a test
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings) -> None:
-    """PBKDF2's deliberate slowness would dominate these tests' time; the hash checks look for
-    the stored hash itself, whatever the algorithm."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

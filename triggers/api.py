@@ -7,7 +7,6 @@ user's trigger is a 404 for every verb.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any
@@ -29,8 +28,9 @@ from rest_framework_simplejwt.authentication import JWTStatelessUserAuthenticati
 
 from accounts.authentication import ApiKeyCaller, ApiKeyStatelessAuthentication, api_key_refusal, check_api_key
 from accounts.services import api_key_touch
-from eventlogs.pagination import StrictPageSizeMixin
-from eventlogs.serializers import DetailSerializer
+from core.openapi import FIELD_ERRORS, HTML, HTML_UNAUTHENTICATED, TOO_LARGE, UNAUTHENTICATED, UNSUPPORTED_MEDIA
+from core.pagination import StrictPageSizeMixin
+from core.serializers import DetailSerializer
 from triggers.models import Trigger
 from triggers.selectors import trigger_of_api_key, trigger_of_user, triggers_of_owner
 from triggers.serializers import (
@@ -84,15 +84,8 @@ class TriggerPagination(StrictPageSizeMixin, PageNumberPagination):
     page_size = 50
 
 
-# Field-keyed validation errors: {"<field>": ["message", ...]} (schedule_details may nest by key).
-VALIDATION_ERROR = OpenApiResponse(OpenApiTypes.OBJECT, description="Invalid input; each field names its problems.")
 NOT_FOUND = OpenApiResponse(DetailSerializer, description="No such trigger among yours.")
-UNAUTHENTICATED = OpenApiResponse(DetailSerializer, description="No valid credentials.")
-TOO_LARGE = OpenApiResponse(DetailSerializer, description="The body is over 64 KiB.")
-UNSUPPORTED_MEDIA = OpenApiResponse(DetailSerializer, description="The body is not JSON.")
-BODY_ERRORS = {400: VALIDATION_ERROR, 401: UNAUTHENTICATED, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA}
-HTML = OpenApiResponse(OpenApiTypes.STR, description="An HTML table (text/html).")
-HTML_UNAUTHENTICATED = OpenApiResponse(OpenApiTypes.STR, description="No valid credentials (text/html).")
+BODY_ERRORS = {400: FIELD_ERRORS, 401: UNAUTHENTICATED, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA}
 
 
 @extend_schema(tags=["triggers"])
@@ -102,7 +95,7 @@ HTML_UNAUTHENTICATED = OpenApiResponse(OpenApiTypes.STR, description="No valid c
         parameters=[TriggerListFilterSerializer],
         responses={
             200: TriggerOutputSerializer(many=True),
-            400: VALIDATION_ERROR,
+            400: FIELD_ERRORS,
             401: UNAUTHENTICATED,
             404: OpenApiResponse(DetailSerializer, description="No such page."),
         },
@@ -332,8 +325,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
     )
     def triggers_html(self, request: Request) -> Response:
         triggers = self.get_queryset()[:FRAGMENT_ROWS]
-        rows = [(trigger, json.dumps(trigger.api_payload, indent=2, sort_keys=True)) for trigger in triggers]
         return Response(
-            {"rows": rows, "limit": FRAGMENT_ROWS, "zone": request.user.timezone},
+            {"triggers": triggers, "limit": FRAGMENT_ROWS, "zone": request.user.timezone},
             template_name="triggers/fragments/triggers_table.html",
         )

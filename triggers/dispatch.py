@@ -23,6 +23,7 @@ import logging
 import os
 import select
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from django.db import Error as DjangoDatabaseError
 from django.db import connection, connections, transaction
 from django.db.models import DateTimeField, Func
 
+from core.metrics import DISPATCH_BATCH_DURATION, DISPATCH_LATENESS, SCHEDULED_FIRINGS
 from deliveries.hooks import deliveries_enqueue_for_events, notify_disabled_triggers
 from eventlogs.services import eventlogs_record_scheduled
 from triggers.models import Trigger
@@ -213,13 +215,20 @@ def dispatch_pending(
     batch_size = batch_size or settings.SCHEDULER_DISPATCH_BATCH_SIZE
     fired = 0
     while True:
+        started = time.perf_counter()
         outcomes = triggers_dispatch_due(at=at, batch_size=batch_size)
+        if outcomes:
+            # Only batches that claimed something: the empty polls would drown them.
+            DISPATCH_BATCH_DURATION.observe(time.perf_counter() - started)
         for outcome in outcomes:
             _log(outcome)
         notify_disabled_triggers(
             disabled=[(each.trigger_id, each.disabled_reason) for each in outcomes if each.disabled_reason]
         )
-        fired += sum(outcome.fired for outcome in outcomes)
+        batch_fired = sum(outcome.fired for outcome in outcomes)
+        if batch_fired:
+            SCHEDULED_FIRINGS.inc(batch_fired)
+        fired += batch_fired
         if len(outcomes) < batch_size or (should_stop is not None and should_stop()):
             return fired
 
@@ -278,12 +287,15 @@ def _cut(reason: str) -> str:
 def _log(outcome: Dispatched) -> None:
     slot = outcome.slot.isoformat()
     if outcome.fired:
+        lateness = outcome.lateness / timedelta(seconds=1)
+        DISPATCH_LATENESS.observe(lateness)
         logger.info(
             "Fired trigger %s for slot %s (%.1f ms late); next %s",
             outcome.trigger_id,
             slot,
-            outcome.lateness / timedelta(milliseconds=1),
+            lateness * 1000,
             outcome.next_fire_at.isoformat() if outcome.next_fire_at else "none",
+            extra={"trigger_id": str(outcome.trigger_id), "slot": slot, "lateness_seconds": round(lateness, 6)},
         )
     elif outcome.expired:
         logger.info("Trigger %s has expired; slot %s not fired", outcome.trigger_id, slot)

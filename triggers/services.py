@@ -19,6 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 from django.utils.timezone import now
 
+from core.metrics import API_FIRINGS, TEST_FIRINGS
 from deliveries.hooks import delivery_enqueue, target_apply, target_maybe, trigger_may_have_target
 from eventlogs.models import EventLog, delete_after
 from eventlogs.selectors import eventlog_by_idempotency_key
@@ -377,6 +378,7 @@ def trigger_test(*, trigger: Trigger) -> EventLog:
         payload=trigger.api_payload,
     )
     delivery_enqueue(event=event)
+    transaction.on_commit(TEST_FIRINGS.inc)
     return event
 
 
@@ -389,6 +391,13 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
     raises :class:`IdempotencyKeyReused`. "No body" (``payload`` None) is a body of its own,
     so a retry without a body matches even if the trigger's payload changed meanwhile.
     """
+    result = _fire(trigger=trigger, payload=payload, idempotency_key=idempotency_key)
+    if result.created:
+        API_FIRINGS.inc()
+    return result
+
+
+def _fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotency_key: str | None) -> FireResult:
     at = now()
     if trigger.type != Trigger.Type.API:
         raise TriggerNotFireable("Not an API trigger: scheduled triggers fire on their schedule.")

@@ -17,7 +17,16 @@ from django.urls import reverse
 from django.utils.timezone import now
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from eventlogs.selectors import STATUS_ALL, eventlogs_counts, eventlogs_per_hour, eventlogs_visible
+from core.live import live_page
+from eventlogs.models import EventLog
+from eventlogs.selectors import (
+    STATUS_ALL,
+    HourBucket,
+    eventlogs_counts,
+    eventlogs_per_hour,
+    eventlogs_visible,
+    eventlogs_with_current_names,
+)
 from triggers.forms import FireForm, TriggerForm
 from triggers.models import Trigger
 from triggers.selectors import triggers_counts, triggers_for_list_page, triggers_with_last_fired
@@ -34,6 +43,7 @@ from triggers.services import (
 TRIGGERS_PER_PAGE = 25
 EVENTS_PER_PAGE = 25
 CHART_HOURS = 48
+REFUSED_FIRE_SESSION_KEY = "refused_fire"
 
 
 def _own_trigger(request: HttpRequest, trigger_id: uuid.UUID) -> Trigger:
@@ -50,6 +60,7 @@ def _detail_url(trigger: Trigger) -> str:
 
 
 @require_GET
+@live_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     at = now()
     hours = eventlogs_per_hour(owner_id=request.user.pk, zone=request.user.zoneinfo, hours=CHART_HOURS, at=at)
@@ -57,43 +68,84 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "trigger_counts": triggers_counts(owner_id=request.user.pk),
         "event_counts": eventlogs_counts(owner_id=request.user.pk, at=at),
         "chart": _bar_chart(hours),
-        "latest_events": list(eventlogs_visible(owner_id=request.user.pk, status=STATUS_ALL, at=at)[:10]),
+        "latest_events": list(
+            eventlogs_with_current_names(eventlogs_visible(owner_id=request.user.pk, status=STATUS_ALL, at=at))[:10]
+        ),
     }
     return render(request, "dashboard.html", context)
 
 
-def _bar_chart(hours: list[Any]) -> dict[str, Any]:
-    """Geometry for the inline SVG of firings per hour (drawn by the template, no JavaScript)."""
-    bar_width, gap, height, label_room = 14, 4, 120, 18
+CHART_SOURCES = (EventLog.Source.SCHEDULED, EventLog.Source.API, EventLog.Source.TEST)
+
+
+def _bar_chart(hours: list[HourBucket]) -> dict[str, Any]:
+    """Geometry for the inline SVG of firings per hour, stacked by source, with a y-axis
+    (drawn by the template, no JavaScript)."""
+    bar_width, gap, height, label_room, axis_room, top_room = 14, 4, 120, 18, 36, 8
     peak = max((hour.count for hour in hours), default=0)
+    step = _tick_step(peak)
+    axis_max = max(step * -(-peak // step), 1)
+    scale = height / axis_max
     bars = []
     for index, hour in enumerate(hours):
-        bar_height = round(hour.count / peak * height) if peak else 0
-        if hour.count and bar_height < 2:
-            bar_height = 2  # a single firing among thousands stays visible
-        x = index * (bar_width + gap)
+        x = axis_room + index * (bar_width + gap)
+        segments, top = [], top_room + height
+        for source in CHART_SOURCES:
+            count = hour.by_source.get(source, 0)
+            if not count:
+                continue
+            segment_height = max(round(count * scale), 2)  # a single firing among thousands stays visible
+            top -= segment_height
+            segments.append({"source": source, "y": top, "height": segment_height})
+        present = [source for source in CHART_SOURCES if source in hour.by_source]
+        parts = ", ".join(f"{hour.by_source[source]} {source.label}" for source in present)
         bars.append(
             {
                 "x": x,
-                "y": height - bar_height,
-                "height": bar_height,
+                "segments": segments,
                 "label_x": x + bar_width / 2,
                 "label": hour.start.strftime("%H:%M") if hour.start.hour % 6 == 0 else "",
                 "title": f"{hour.start:%d %b %H:%M} to {hour.end:%H:%M}: {hour.count} "
-                + ("firing" if hour.count == 1 else "firings"),
+                + ("firing" if hour.count == 1 else "firings")
+                + (f" ({parts})" if parts else ""),
                 "hour": hour,
             }
         )
+    ticks = [{"value": value, "y": top_room + height - round(value * scale)} for value in range(0, axis_max + 1, step)]
+    busiest = max(reversed(hours), key=lambda hour: hour.count, default=None)  # the latest of equals
+    busiest_words = None
+    if peak and busiest is not None:
+        # "14:00 to 15:00" (with an en dash) in the reader's zone, and the day when not today's.
+        busiest_words = f"{busiest.start:%H:%M}\N{EN DASH}{busiest.end:%H:%M}"
+        if busiest.start.date() != hours[-1].start.date():
+            busiest_words += f" on {busiest.start.day} {busiest.start:%b}"
+    totals = {source: sum(hour.by_source.get(source, 0) for hour in hours) for source in CHART_SOURCES}
     return {
         "bars": bars,
+        "ticks": ticks,
         "peak": peak,
+        "busiest": busiest_words,
+        "sources": [{"value": source, "label": source.label, "total": totals[source]} for source in CHART_SOURCES],
         "total": sum(hour.count for hour in hours),
         "bar_width": bar_width,
-        "width": len(hours) * (bar_width + gap) - gap,
+        "axis_x": axis_room - 4,
+        "width": axis_room + len(hours) * (bar_width + gap) - gap,
+        "top": top_room,
+        "baseline": top_room + height,
         "height": height,
-        "full_height": height + label_room,
-        "label_y": height + 14,
+        "full_height": top_room + height + label_room,
+        "label_y": top_room + height + 14,
     }
+
+
+def _tick_step(peak: int) -> int:
+    """1, 2 or 5 times a power of ten: at most four steps up to the peak."""
+    magnitude = 1
+    while True:
+        for multiple in (1, 2, 5):
+            if peak <= 4 * multiple * magnitude:
+                return multiple * magnitude
+        magnitude *= 10
 
 
 @require_GET
@@ -138,8 +190,18 @@ def trigger_delete_confirm(request: HttpRequest, trigger_id: uuid.UUID) -> HttpR
 
 
 @require_GET
+@live_page
 def trigger_detail(request: HttpRequest, trigger_id: uuid.UUID) -> HttpResponse:
-    return _render_detail(request, _own_trigger_to_show(request, trigger_id), FireForm())
+    trigger = _own_trigger_to_show(request, trigger_id)
+    refused = request.session.pop(REFUSED_FIRE_SESSION_KEY, None)
+    if refused is None or refused["trigger"] != str(trigger.id):
+        return _render_detail(request, trigger, FireForm())
+    # A fire refused a moment ago (trigger_fire_view): its form again, with the same errors.
+    form = FireForm(refused["data"])
+    form.is_valid()
+    for message in refused["refusals"]:
+        form.add_error(None, message)
+    return _render_detail(request, trigger, form, status=refused["status"])
 
 
 def _render_detail(request: HttpRequest, trigger: Trigger, fire_form: FireForm, status: int = 200) -> HttpResponse:
@@ -158,20 +220,34 @@ def _render_detail(request: HttpRequest, trigger: Trigger, fire_form: FireForm, 
 
 @require_POST
 def trigger_fire_view(request: HttpRequest, trigger_id: uuid.UUID) -> HttpResponse:
-    trigger = _own_trigger_to_show(request, trigger_id)
+    trigger = _own_trigger(request, trigger_id)
     form = FireForm(request.POST)
     if not form.is_valid():
-        return _render_detail(request, trigger, form, status=400)
+        return _refused_fire(request, trigger, form, refusals=[], status=400)
     try:
         result = trigger_fire(trigger=trigger, payload=form.cleaned_data["payload"])
     except TriggerPausedOrExpired as refused:
-        form.add_error(None, refused.message)
-        return _render_detail(request, trigger, form, status=409)
+        return _refused_fire(request, trigger, form, refusals=[refused.message], status=409)
     except TriggerNotFireable as refused:
-        form.add_error(None, refused.message)
-        return _render_detail(request, trigger, form, status=400)
+        return _refused_fire(request, trigger, form, refusals=[refused.message], status=400)
     messages.success(request, f"Fired: event {result.event.id} logged.")
     return redirect(_detail_url(trigger))
+
+
+def _refused_fire(
+    request: HttpRequest, trigger: Trigger, form: FireForm, *, refusals: list[str], status: int
+) -> HttpResponse:
+    """Back to the trigger's page (303, so a reload does not post again), which shows the form
+    with its errors once; the status the page answers with is the refusal's."""
+    request.session[REFUSED_FIRE_SESSION_KEY] = {
+        "trigger": str(trigger.id),
+        "data": {"payload": form.data.get("payload", "")},
+        "refusals": refusals,
+        "status": status,
+    }
+    response = redirect(_detail_url(trigger))
+    response.status_code = 303
+    return response
 
 
 @require_POST

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, User
 from accounts.services import api_key_create, user_change_password, user_sign_out_everywhere
-from conftest import PASSWORD
 from eventlogs.models import EventLog
+from tests.support import PASSWORD
 from triggers.models import Trigger
 from triggers.services import trigger_create
 

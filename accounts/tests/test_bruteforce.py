@@ -23,7 +23,7 @@ from django.utils.timezone import now
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from conftest import PASSWORD
+from tests.support import PASSWORD
 
 TOKEN = "/api/v1/auth/token"
 LOGIN = "/auth/login"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import User
-from conftest import PASSWORD
+from tests.support import PASSWORD
 
 LOGIN = "/auth/login"
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from conftest import PASSWORD
+from tests.support import PASSWORD
 
 
 @pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.utils.timezone import now
 
 from accounts.models import ApiKey, User
 from accounts.services import api_key_create
-from conftest import PASSWORD, bearer_client
+from tests.support import PASSWORD, bearer_client
 
 pytestmark = pytest.mark.django_db
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -17,11 +18,6 @@ WEAK_PASSWORDS = [
     pytest.param("83749261047", "This password is entirely numeric", id="numeric"),
     pytest.param("margaret.hamilton", "too similar to the email address", id="similar-to-email"),
 ]
-
-
-@pytest.fixture
-def anonymous() -> APIClient:
-    return APIClient()
 
 
 @pytest.mark.django_db
@@ -63,10 +59,16 @@ def test_it_accepts_a_time_zone_at_sign_up(anonymous: APIClient) -> None:
 
 
 @pytest.mark.django_db
-def test_the_trailing_slash_form_of_the_path_works_without_a_redirect(anonymous: APIClient) -> None:
-    response = anonymous.post(REGISTER + "/", {"email": "ada@example.com", "password": GOOD_PASSWORD}, format="json")
-
-    assert response.status_code == 201
+def test_a_password_with_surrounding_spaces_is_kept_whole_for_the_page_and_the_token_api(
+    anonymous: APIClient,
+) -> None:
+    password = f"  {GOOD_PASSWORD}  "
+    registered = anonymous.post(REGISTER, {"email": "spaced@example.com", "password": password}, format="json")
+    assert registered.status_code == 201
+    page = Client().post("/auth/login", {"username": "spaced@example.com", "password": password})
+    assert page.status_code == 302
+    token = anonymous.post("/api/v1/auth/token", {"email": "spaced@example.com", "password": password}, format="json")
+    assert token.status_code == 200
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from conftest import PASSWORD
+from tests.support import PASSWORD, token_pair
 from triggers.services import trigger_create
 
 TOKEN = "/api/v1/auth/token"
@@ -21,12 +21,6 @@ EVERYWHERE_API = "/api/v1/auth/logout-everywhere"
 PASSWORD_PAGE = "/auth/password"
 EVERYWHERE_PAGE = "/auth/logout-everywhere"
 NEW_PASSWORD = "saffron-glacier-orbit-93"
-
-
-def token_pair(email: str = "owner@example.com", password: str = PASSWORD) -> dict[str, str]:
-    response = APIClient().post(TOKEN, {"email": email, "password": password}, format="json")
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def refresh(token: str) -> object:

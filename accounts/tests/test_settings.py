@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiKey, User
 from accounts.services import api_key_create
-from conftest import PASSWORD, bearer_client
 from eventlogs.models import EventLog
+from tests.support import PASSWORD, bearer_client
 from triggers.dispatch import triggers_dispatch_due
 from triggers.models import Trigger
 from triggers.services import trigger_create, trigger_fire
@@ -23,13 +23,6 @@ pytestmark = pytest.mark.django_db
 
 NOON = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-@pytest.fixture
-def browser(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner, backend=BACKEND)
-    return client
 
 
 def test_the_settings_page_shows_the_zone_with_its_current_time_and_every_section(browser, owner) -> None:

@@ -13,14 +13,14 @@ pytestmark = pytest.mark.django_db
 TARGET = {"url": "https://hooks.example.com/sigwise", "headers": {"X-Team": "billing"}, "timeout_seconds": 5}
 
 
-def make_trigger(api, **extra):
+def post_trigger(api, **extra):
     response = api.post("/api/v1/triggers", {"name": "Orders", "type": "api", **extra}, format="json")
     assert response.status_code == 201, response.json()
     return response.json()
 
 
 def test_a_target_is_set_read_changed_and_removed_through_the_trigger(api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     assert trigger["target"] == TARGET
     assert api.get(f"/api/v1/triggers/{trigger['id']}").json()["target"] == TARGET
     assert api.get("/api/v1/triggers").json()["results"][0]["target"] == TARGET
@@ -39,7 +39,7 @@ def test_a_target_is_set_read_changed_and_removed_through_the_trigger(api):
 
 
 def test_a_put_without_a_target_removes_it(api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     response = api.put(f"/api/v1/triggers/{trigger['id']}", {"name": "Orders", "type": "api"}, format="json")
     assert response.json()["target"] is None
 
@@ -87,7 +87,7 @@ def test_a_target_that_is_not_an_object_is_refused(api):
 
 
 def test_an_event_shows_its_delivery_and_attempts(api, owner):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     event = api.post(f"/api/v1/triggers/{trigger['id']}/fire", {"a": 1}, format="json").json()
     body = api.get(f"/api/v1/event_logs/{event['id']}").json()
     assert body["delivery"]["state"] == "pending"
@@ -97,14 +97,14 @@ def test_an_event_shows_its_delivery_and_attempts(api, owner):
 
 
 def test_an_event_without_a_target_has_a_null_delivery(api):
-    trigger = make_trigger(api)
+    trigger = post_trigger(api)
     event = api.post(f"/api/v1/triggers/{trigger['id']}/fire", {}, format="json").json()
     assert api.get(f"/api/v1/event_logs/{event['id']}").json()["delivery"] is None
     assert api.post(f"/api/v1/event_logs/{event['id']}/redeliver").status_code == 409
 
 
 def test_redeliver_starts_a_new_cycle_of_a_failed_delivery(api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     event = api.post(f"/api/v1/triggers/{trigger['id']}/fire", {}, format="json").json()
     Delivery.objects.filter(pk=event["id"]).update(state="failed", attempt_count=8, next_attempt_at=None)
     response = api.post(f"/api/v1/event_logs/{event['id']}/redeliver")
@@ -115,14 +115,14 @@ def test_redeliver_starts_a_new_cycle_of_a_failed_delivery(api):
 
 
 def test_redeliver_is_refused_while_an_attempt_runs(api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     event = api.post(f"/api/v1/triggers/{trigger['id']}/fire", {}, format="json").json()
     Delivery.objects.filter(pk=event["id"]).update(state="delivering")
     assert api.post(f"/api/v1/event_logs/{event['id']}/redeliver").status_code == 409
 
 
 def test_redeliver_failed_restarts_only_the_triggers_failed_and_rejected_deliveries(api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     ids = [api.post(f"/api/v1/triggers/{trigger['id']}/fire", {}, format="json").json()["id"] for _ in range(3)]
     Delivery.objects.filter(pk=ids[0]).update(state="failed", next_attempt_at=None)
     Delivery.objects.filter(pk=ids[1]).update(state="rejected", next_attempt_at=None)
@@ -134,7 +134,7 @@ def test_redeliver_failed_restarts_only_the_triggers_failed_and_rejected_deliver
 
 
 def test_another_users_event_and_trigger_are_404(api, other_api):
-    trigger = make_trigger(api, target=TARGET)
+    trigger = post_trigger(api, target=TARGET)
     event = api.post(f"/api/v1/triggers/{trigger['id']}/fire", {}, format="json").json()
     assert other_api.get(f"/api/v1/event_logs/{event['id']}").status_code == 404
     assert other_api.get(f"/api/v1/event_logs/{event['id']}/attempts").status_code == 404
@@ -164,7 +164,7 @@ def test_the_signing_secret_shows_only_its_prefix_and_a_rotation_shows_the_new_o
 @pytest.mark.django_db(transaction=True)
 def test_target_test_sends_a_signed_trigger_test_and_reports_the_answer(api, owner, receiver, allow_private):
     receiver.default = Reply(status=201, body=b"thanks")
-    trigger = make_trigger(api, target={"url": receiver.url})
+    trigger = post_trigger(api, target={"url": receiver.url})
     response = api.post(f"/api/v1/triggers/{trigger['id']}/target/test")
     assert response.status_code == 200
     body = response.json()
@@ -177,5 +177,5 @@ def test_target_test_sends_a_signed_trigger_test_and_reports_the_answer(api, own
 
 
 def test_target_test_without_a_target_is_409(api):
-    trigger = make_trigger(api)
+    trigger = post_trigger(api)
     assert api.post(f"/api/v1/triggers/{trigger['id']}/target/test").status_code == 409

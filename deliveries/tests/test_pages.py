@@ -11,13 +11,6 @@ from triggers.services import trigger_create, trigger_fire
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def browser(owner) -> Client:
-    client = Client()
-    client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
 def make(owner, url="https://hooks.example.com/in"):
     return trigger_create(owner=owner, values={"name": "Orders", "type": "api", "target": {"url": url}})
 
@@ -81,6 +74,25 @@ def test_the_event_page_shows_the_delivery_and_redeliver_restarts_it(browser, ow
     response = browser.post(f"/events/{event.id}/redeliver")
     assert response.status_code == 302
     assert Delivery.objects.get(pk=event.id).state == "pending"
+
+
+def test_a_poll_of_the_event_page_gets_the_delivery_once_it_changes(browser, owner, other_user):
+    event = trigger_fire(trigger=make(owner), payload={}).event
+    poll = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "event-delivery"}
+    first = browser.get(f"/events/{event.id}/", **poll).content.decode()
+    version = first.split('"live_version": "')[1].split('"')[0]
+    unchanged = browser.get(f"/events/{event.id}/?live_version={version}", **poll)
+    Delivery.objects.filter(pk=event.id).update(state="delivered", attempt_count=1)
+    changed = browser.get(f"/events/{event.id}/?live_version={version}", **poll)
+    stranger = Client()
+    stranger.force_login(other_user, backend="django.contrib.auth.backends.ModelBackend")
+
+    assert first.startswith('<div id="event-delivery"')
+    assert "Redeliver" in first  # its form's CSRF token, fresh on each render, is no change
+    assert unchanged.status_code == 204
+    assert changed.status_code == 200
+    assert "delivery-delivered" in changed.content.decode()
+    assert stranger.get(f"/events/{event.id}/", **poll).status_code == 404
 
 
 def test_the_events_table_shows_a_delivery_badge(browser, owner):

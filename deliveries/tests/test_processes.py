@@ -19,6 +19,7 @@ from deliveries.models import Attempt, Delivery
 from deliveries.services import deliveries_enqueue_for_events
 from deliveries.tests.receiver import Receiver
 from eventlogs.models import EventLog
+from monitoring.models import Heartbeat
 from tests.support import PYTHON, REPOSITORY, test_database_url
 from triggers.services import trigger_create
 
@@ -126,3 +127,35 @@ def test_two_worker_processes_share_a_drain_without_sending_anything_twice(owner
     sent_twice = {webhook_id: times for webhook_id, times in received.items() if times > attempts[webhook_id]}
     assert sent_twice == {}
     assert Attempt.objects.filter(status_code=200).count() == DRAIN
+
+
+def test_a_worker_beats_while_it_runs_and_its_deliveries_reach_the_metrics(
+    owner, receiver: Receiver, tmp_path, client, settings
+):
+    due_events(owner, receiver.url, 5)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "DELIVERY_ALLOW_PRIVATE_TARGETS": "true",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+    }
+    worker = subprocess.Popen(
+        [PYTHON, "manage.py", "rundeliveries"], cwd=REPOSITORY, env=environment, stdout=subprocess.DEVNULL
+    )
+    try:
+        wait_delivered(5, timeout=60)
+        deadline = time.monotonic() + 15
+        while not Heartbeat.objects.filter(kind="deliveries").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        heartbeat = Heartbeat.objects.get(kind="deliveries")
+        assert heartbeat.pid == worker.pid
+        settings.METRICS_TOKEN = "m" * 60
+        settings.PROMETHEUS_MULTIPROC_DIR = str(tmp_path)
+        scrape = client.get("/metrics", HTTP_AUTHORIZATION="Bearer " + "m" * 60).content.decode()
+    finally:
+        stop(worker)
+
+    assert 'sigwise_deliveries_total{outcome="delivered"} 5.0' in scrape
+    assert "sigwise_delivery_latency_seconds_count 5.0" in scrape
+    assert "sigwise_deliveries_backlog 0.0" in scrape
+    assert not Heartbeat.objects.exists()  # a clean stop removes its row

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 import time_machine
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -15,33 +13,10 @@ from accounts.models import User
 from eventlogs.models import BACKFILL_GRACE, EventLog, EventLogHour, LifecycleMarks
 from eventlogs.rollup import eventlogs_roll_up
 from eventlogs.selectors import eventlogs_aggregated
+from tests.support import make_event
 
 FIRED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CHANGELIST = "/admin/eventlogs/eventlog/"
-
-
-@pytest.fixture
-def operator(db: None) -> Client:
-    user = User.objects.create_superuser(email="operator@example.com", password=None)
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-def record(owner: User, **fields: Any) -> EventLog:
-    source = fields.pop("source", "api")
-    return EventLog.objects.create(
-        owner=owner,
-        trigger=None,
-        trigger_uuid=fields.pop("trigger_uuid", uuid.uuid4()),
-        trigger_name=fields.pop("trigger_name", "Webhook"),
-        trigger_type=fields.pop("trigger_type", "api"),
-        source=source,
-        is_test=source == "test",
-        payload={},
-        fired_at=fields.pop("fired_at", FIRED),
-        **fields,
-    )
 
 
 def test_the_changelist_of_30_events_of_many_owners_has_no_n_plus_1(
@@ -49,7 +24,7 @@ def test_the_changelist_of_30_events_of_many_owners_has_no_n_plus_1(
 ) -> None:
     for number in range(30):
         owner = User.objects.create_user(email=f"customer{number}@example.com", password=None)
-        record(owner, trigger_name=f"Hook {number:02d}", fired_at=FIRED - timedelta(minutes=number))
+        make_event(owner, trigger_name=f"Hook {number:02d}", fired_at=FIRED - timedelta(minutes=number))
 
     with time_machine.travel(FIRED, tick=False), django_assert_max_num_queries(10):
         response = operator.get(CHANGELIST)
@@ -61,7 +36,7 @@ def test_the_changelist_of_30_events_of_many_owners_has_no_n_plus_1(
 
 
 def test_it_shows_the_status_an_event_has_now_beside_when_the_job_archived_it(operator: Client, owner: User) -> None:
-    record(owner)
+    make_event(owner, fired_at=FIRED)
 
     with time_machine.travel(FIRED + timedelta(hours=3), tick=False):
         html = operator.get(CHANGELIST).content.decode()
@@ -71,9 +46,9 @@ def test_it_shows_the_status_an_event_has_now_beside_when_the_job_archived_it(op
 
 
 def test_it_filters_by_source_and_test_and_drills_down_by_date(operator: Client, owner: User) -> None:
-    record(owner, trigger_name="From the API", source="api")
-    record(owner, trigger_name="A test", source="test")
-    record(owner, trigger_name="Last year", fired_at=FIRED - timedelta(days=365))
+    make_event(owner, fired_at=FIRED, trigger_name="From the API", source="api")
+    make_event(owner, fired_at=FIRED, trigger_name="A test", source="test")
+    make_event(owner, trigger_name="Last year", fired_at=FIRED - timedelta(days=365))
 
     tests_only = operator.get(CHANGELIST, {"source__exact": "test"}).content.decode()
     not_tests = operator.get(CHANGELIST, {"is_test__exact": "0"}).content.decode()
@@ -91,8 +66,8 @@ def test_it_filters_by_source_and_test_and_drills_down_by_date(operator: Client,
 
 
 def test_it_searches_by_event_id(operator: Client, owner: User) -> None:
-    wanted = record(owner, trigger_name="Wanted")
-    record(owner, trigger_name="Other")
+    wanted = make_event(owner, fired_at=FIRED, trigger_name="Wanted")
+    make_event(owner, fired_at=FIRED, trigger_name="Other")
 
     html = operator.get(CHANGELIST, {"q": str(wanted.id)}).content.decode()
 
@@ -101,7 +76,7 @@ def test_it_searches_by_event_id(operator: Client, owner: User) -> None:
 
 
 def test_event_logs_are_read_only_in_the_admin(operator: Client, owner: User) -> None:
-    event = record(owner)
+    event = make_event(owner, fired_at=FIRED)
     url = f"{CHANGELIST}{event.id}/change/"
 
     assert operator.get(url).status_code == 200  # viewable
@@ -111,7 +86,7 @@ def test_event_logs_are_read_only_in_the_admin(operator: Client, owner: User) ->
 
 
 def test_only_a_superuser_may_delete_an_event_log(operator: Client, owner: User) -> None:
-    event = record(owner)
+    event = make_event(owner, fired_at=FIRED)
     staff_user = User.objects.create_user(email="staff@example.com", password=None, is_staff=True)
     # Even with Django's delete permission, a staff member who is not a superuser may not delete.
     staff_user.user_permissions.set(
@@ -133,9 +108,9 @@ def test_only_a_superuser_may_delete_an_event_log(operator: Client, owner: User)
 
 def test_an_operators_deletions_are_recounted_by_the_next_rollup(operator: Client, owner: User) -> None:
     """A deleted event was counted in its hour: the rollup mark moves back to the oldest one's hour."""
-    first = record(owner, fired_at=FIRED - timedelta(hours=5, minutes=10))
-    second = record(owner, fired_at=FIRED - timedelta(hours=9, minutes=50))
-    kept = record(owner, fired_at=FIRED - timedelta(hours=3))
+    first = make_event(owner, fired_at=FIRED - timedelta(hours=5, minutes=10))
+    second = make_event(owner, fired_at=FIRED - timedelta(hours=9, minutes=50))
+    kept = make_event(owner, fired_at=FIRED - timedelta(hours=3))
     with time_machine.travel(FIRED, tick=False):
         eventlogs_roll_up()
         assert LifecycleMarks.objects.get().rolled_up_through == FIRED - 2 * BACKFILL_GRACE

@@ -192,30 +192,6 @@ def test_a_mark_set_off_the_hour_still_splits_the_window_exactly(owner: User) ->
         assert_same_answers([owner], "mark at 06:54")
 
 
-def test_it_uses_the_rollup_for_closed_hours(owner: User) -> None:
-    at = datetime(2026, 6, 1, 12, 40, tzinfo=UTC)
-    trigger_uuid = uuid.uuid4()
-    with time_machine.travel(at, tick=False):
-        EventLog.objects.bulk_create(
-            EventLog(
-                owner=owner,
-                trigger_uuid=trigger_uuid,
-                trigger_name="hourly",
-                trigger_type="api",
-                source="api",
-                fired_at=at - timedelta(hours=hours),
-            )
-            for hours in range(10)
-        )
-        eventlogs_roll_up()
-        # Doctor a counted hour: if the reader still counted events there, it would not see this.
-        EventLogHour.objects.filter(hour=datetime(2026, 6, 1, 5, tzinfo=UTC)).update(total=100)
-
-        [row] = eventlogs_aggregated(owner_id=owner.pk)
-
-    assert (row["total"], row["active"], row["archived"]) == (109, 2, 107)
-
-
 def _moving_the_mark_before_each_count(marks: list[datetime]):
     """An execute wrapper that sets the mark to the next of ``marks`` just before each counting
     statement, as a pass or a backfill committing between the reader's two statements would."""

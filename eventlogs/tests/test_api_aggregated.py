@@ -3,37 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
-import time_machine
 
 from eventlogs.models import EventLog
+from tests.support import NOW, make_event
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 FIRST = uuid.UUID("11111111-1111-1111-1111-111111111111")
 SECOND = uuid.UUID("22222222-2222-2222-2222-222222222222")
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _frozen_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 def log(owner: Any, trigger_uuid: uuid.UUID, *, age: timedelta, name: str = "first", **fields: Any) -> EventLog:
-    return EventLog.objects.create(
-        owner=owner,
-        trigger_uuid=trigger_uuid,
-        trigger_name=name,
-        trigger_type="api",
-        source=fields.pop("source", EventLog.Source.API),
-        fired_at=NOW - age,
-        **fields,
-    )
+    """An event of ``trigger_uuid``, ``age`` old."""
+    return make_event(owner, trigger_uuid=trigger_uuid, trigger_name=name, fired_at=NOW - age, **fields)
 
 
 def test_it_counts_total_active_archived_and_test_per_trigger(api, owner) -> None:
@@ -82,7 +68,3 @@ def test_a_deleted_triggers_events_are_counted_by_its_snapshot(api, owner) -> No
     assert api.delete(f"/api/v1/triggers/{created['id']}").status_code == 204
     rows = api.get("/api/v1/event_logs/aggregated").json()
     assert [(row["trigger_id"], row["trigger_name"], row["total"]) for row in rows] == [(created["id"], "gone soon", 1)]
-
-
-def test_it_is_empty_without_events(api) -> None:
-    assert api.get("/api/v1/event_logs/aggregated").json() == []

@@ -11,38 +11,10 @@ import time_machine
 from django.test import Client
 
 from accounts.models import User
-from eventlogs.models import EventLog
+from tests.support import make_event, signed_in
 
 FIRED = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)  # 10:00 in Asia/Kolkata
-ROW = re.compile(r"<tr>\s*<td class=\"nowrap\">")
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-@pytest.fixture
-def browser(owner: User) -> Client:
-    return signed_in(owner)
-
-
-def record(owner: User, *, name: str = "Webhook", trigger_id: uuid.UUID | None = None, **fields: object) -> EventLog:
-    """An event of a trigger that has since been deleted: only its snapshot remains (this app's
-    tests, like its code, never touch the triggers app)."""
-    source = fields.pop("source", "api")
-    return EventLog.objects.create(
-        owner=owner,
-        trigger=None,
-        trigger_uuid=trigger_id or uuid.uuid4(),
-        trigger_name=name,
-        trigger_type="api",
-        source=source,
-        is_test=source == "test",
-        payload=fields.pop("payload", {}),
-        fired_at=fields.pop("fired_at", FIRED),
-    )
+ROW = re.compile(r'<tr class="event-row"')
 
 
 def rows(html: str) -> int:
@@ -62,7 +34,7 @@ def rows(html: str) -> int:
 def test_the_tabs_place_an_event_by_its_age_at_read_time(
     browser: Client, owner: User, age: timedelta, active: int, archived: int, all_: int
 ) -> None:
-    record(owner)  # not archived: no archive job runs here
+    make_event(owner, fired_at=FIRED)  # not archived: no archive job runs here
 
     with time_machine.travel(FIRED + age, tick=False):
         pages = {status: browser.get(f"/events/?status={status}") for status in ("active", "archived", "all")}
@@ -76,7 +48,7 @@ def test_the_tabs_place_an_event_by_its_age_at_read_time(
 
 
 def test_a_row_shows_the_status_it_has_at_read_time(browser: Client, owner: User) -> None:
-    record(owner)
+    make_event(owner, fired_at=FIRED)
 
     with time_machine.travel(FIRED + timedelta(hours=2), tick=False):
         html = browser.get("/events/?status=all").content.decode()
@@ -93,7 +65,7 @@ def test_it_marks_the_current_tab(browser: Client, db: None) -> None:
 
 
 def test_it_shows_times_in_the_users_zone_and_names_the_zone(browser: Client, owner: User) -> None:
-    record(owner)
+    make_event(owner, fired_at=FIRED)
 
     with time_machine.travel(FIRED + timedelta(minutes=1), tick=False):
         kolkata = browser.get("/events/").content.decode()
@@ -108,21 +80,19 @@ def test_it_shows_times_in_the_users_zone_and_names_the_zone(browser: Client, ow
 
 
 def test_it_pretty_prints_the_payload_escaped(browser: Client, owner: User) -> None:
-    record(owner, payload={"order": {"id": 7}, "note": "<script>alert(1)</script>"})
+    make_event(owner, fired_at=FIRED, payload={"order": {"id": 7}, "note": "<script>alert(1)</script>"})
 
     with time_machine.travel(FIRED, tick=False):
         html = browser.get("/events/").content.decode()
 
-    assert (
-        "<pre>{\n  &quot;note&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;,\n  &quot;order&quot;: {" in html
-    )
+    assert '">{\n  &quot;note&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;,\n  &quot;order&quot;: {' in html
     assert "<script>alert(1)</script>" not in html
 
 
 def test_it_filters_by_trigger_and_offers_every_trigger_with_events(browser: Client, owner: User) -> None:
     first, second = uuid.uuid4(), uuid.uuid4()
-    record(owner, name="First hook", trigger_id=first, payload={"from": "first"})
-    record(owner, name="Second hook", trigger_id=second, payload={"from": "second"})
+    make_event(owner, fired_at=FIRED, trigger_name="First hook", trigger_uuid=first, payload={"from": "first"})
+    make_event(owner, fired_at=FIRED, trigger_name="Second hook", trigger_uuid=second, payload={"from": "second"})
 
     with time_machine.travel(FIRED, tick=False):
         html = browser.get(f"/events/?trigger={first}").content.decode()
@@ -135,8 +105,8 @@ def test_it_filters_by_trigger_and_offers_every_trigger_with_events(browser: Cli
 
 
 def test_it_filters_by_source(browser: Client, owner: User) -> None:
-    record(owner, source="api")
-    record(owner, source="test")
+    make_event(owner, fired_at=FIRED, source="api")
+    make_event(owner, fired_at=FIRED, source="test")
 
     with time_machine.travel(FIRED, tick=False):
         html = browser.get("/events/?source=test").content.decode()
@@ -153,26 +123,32 @@ def test_a_malformed_filter_is_a_400_that_names_it(browser: Client, db: None, qu
     assert f"{query.split('=')[0]}: " in response.content.decode()
 
 
-def test_it_paginates_with_a_bounded_page_size_and_keeps_the_filters(browser: Client, owner: User) -> None:
+def test_it_pages_by_cursor_so_new_events_do_not_shift_the_next_page(browser: Client, owner: User) -> None:
     for second in range(51):
-        record(owner, fired_at=FIRED - timedelta(seconds=second))
+        make_event(owner, fired_at=FIRED - timedelta(seconds=second))
 
     with time_machine.travel(FIRED, tick=False):
-        first = browser.get("/events/?status=all").content.decode()
-        second = browser.get("/events/?status=all&page=2").content.decode()
-        beyond = browser.get("/events/?status=all&page=99")
+        first = browser.get("/events/?status=all&source=api").content.decode()
+        older = re.search(r'<a class="button" rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+        # Ten events fire while the reader is on the first page.
+        for _ in range(10):
+            make_event(owner, fired_at=FIRED)
+        second = browser.get(f"/events/{older}").content.decode()
+        broken = browser.get("/events/?status=all&cursor=cD1ib2d1cw%3D%3D")
 
     assert rows(first) == 50
-    assert "Page 1 of 2 · 51 in all" in first
-    assert 'href="?status=all&amp;page=2"' in first
+    assert "51 in this tab" in first
+    assert "status=all" in older
+    assert "source=api" in older
+    assert "cursor=" in older
     assert rows(second) == 1
-    assert "1 Mar 2026, 09:59:10" in second  # the oldest
-    assert beyond.status_code == 200  # past the end shows the last page
-    assert rows(beyond.content.decode()) == 1
+    assert "1 Mar 2026, 09:59:10" in second  # still the oldest, not one pushed over by the new events
+    assert 'rel="prev"' in second
+    assert broken.status_code == 404
 
 
 def test_it_shows_only_the_users_own_events(owner: User, other_user: User) -> None:
-    record(owner, name="Owners hook", payload={"secret": "owners"})
+    make_event(owner, fired_at=FIRED, trigger_name="Owners hook", payload={"secret": "owners"})
 
     with time_machine.travel(FIRED, tick=False):
         html = signed_in(other_user).get("/events/?status=all").content.decode()
@@ -187,3 +163,22 @@ def test_it_sends_a_signed_out_visitor_to_the_login_page(client: Client, db: Non
 
     assert response.status_code == 302
     assert response["Location"] == "/auth/login?next=/events/%3Fstatus%3Dall"
+
+
+def test_a_poll_of_the_events_list_keeps_the_filters_and_answers_only_the_region(browser: Client, owner: User) -> None:
+    make_event(owner, trigger_name="Polled hook", payload={"n": 1}, fired_at=FIRED)
+    poll = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "events-live"}
+
+    with time_machine.travel(FIRED, tick=False):
+        page = browser.get("/events/?status=all&source=api").content.decode()
+        region = browser.get("/events/?status=all&source=api&live_version=stale", **poll)
+        version = re.search(r'"live_version": "([0-9a-f]+)"', region.content.decode()).group(1)
+        unchanged = browser.get(f"/events/?status=all&source=api&live_version={version}", **poll)
+
+    assert 'hx-get="/events/?status=all&amp;source=api" hx-trigger="every 3s"' in page
+    assert region.status_code == 200
+    assert region.content.decode().startswith('<div id="events-live"')
+    assert 'hx-get="/events/?status=all&amp;source=api"' in region.content.decode()  # no stale version
+    assert "Polled hook" in region.content.decode()
+    assert "<html" not in region.content.decode()
+    assert unchanged.status_code == 204

@@ -196,6 +196,9 @@ def test_with_debug_on_the_development_secret_is_allowed() -> None:
         ("SESSION_COOKIE_SECURE", "maybe", "SESSION_COOKIE_SECURE must be one of true/false"),
         ("DATABASE_URL", "mysql://root@localhost/sigwise", "DATABASE_URL must point at PostgreSQL"),
         ("EVENT_LOG_DELETE_AFTER_SECONDS", "3600", "EVENT_LOG_DELETE_AFTER_SECONDS must be longer than"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be one of plain, json"),
+        ("PROMETHEUS_MULTIPROC_DIR", "/no/such/directory", "PROMETHEUS_MULTIPROC_DIR must be an existing directory"),
+        ("METRICS_TOKEN", "letmein", "METRICS_TOKEN must be a random value of at least 50 characters"),
     ],
 )
 def test_a_bad_setting_stops_the_app_at_start_up_with_its_name(name: str, value: str, message: str) -> None:

@@ -92,7 +92,7 @@ def test_a_quiet_process_writes_its_count_after_a_quarter_second() -> None:
 
 
 def test_the_api_answers_429_with_retry_after_past_the_user_rate(owner, monkeypatch) -> None:
-    from conftest import bearer_client
+    from tests.support import bearer_client
 
     monkeypatch.setitem(UserFixedWindowThrottle.THROTTLE_RATES, "user", "2/minute")
     with time_machine.travel(NOW, tick=False):

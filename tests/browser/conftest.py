@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import warnings
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def save_screenshots(browser_page: Page, test_name: str) -> None:
                 browser_page.goto(path)
             browser_page.screenshot(path=str(ARTIFACTS / f"{stem}-{label}.png"), full_page=True)
         except Exception as error:
-            print(f"could not save the {label} screenshot for {test_name}: {error}")
+            warnings.warn(f"could not save the {label} screenshot for {test_name}: {error}", stacklevel=1)
 
 
 class SchedulerProcess:

@@ -74,8 +74,8 @@ def test_a_target_set_in_the_form_receives_the_firing_and_a_failure_can_be_redel
             break
         page.wait_for_timeout(100)
     page.goto("/events/")
-    expect(page.locator(f'a[href="/events/{failing.id}/"]')).to_have_text("retrying")
-    page.click(f'a[href="/events/{failing.id}/"]')
+    expect(page.locator(f'a.badge[href="/events/{failing.id}/"]')).to_have_text("retrying")
+    page.click(f'a.badge[href="/events/{failing.id}/"]')
     expect(page.locator(".delivery-state")).to_contain_text("retrying")
     expect(page.locator("ol.attempts")).to_contain_text("HTTP 503")
     expect(page.locator("ol.attempts")).to_contain_text("down for maintenance")

@@ -22,6 +22,9 @@ ALL_METHODS = ("GET", *UNSAFE_METHODS)
 PUBLIC_PATHS = {
     "healthz": r"^/healthz$",
     "ping": r"^/ping$",
+    # Its credential is METRICS_TOKEN, not a session (404 without it, 401 without the token):
+    # monitoring/tests/test_metrics.py.
+    "metrics": r"^/metrics$",
     "openapi schema": r"^/api/schema$",
     "swagger ui": r"^/docs$",
     "sign-in page": r"^/auth/login$",

@@ -10,8 +10,7 @@ from django.test import Client
 
 from accounts.models import User
 from tests.browser.test_flows import PASSWORD
-from tests.support import REPOSITORY
-from triggers.tests.test_pages import make_api_trigger
+from tests.support import REPOSITORY, make_api_trigger
 
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.I)
 INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)

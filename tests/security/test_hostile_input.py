@@ -10,8 +10,9 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from core.json_input import JSONInputInvalid, json_parse
 from eventlogs.models import EventLog
+from tests.support import make_api_trigger, make_trigger, signed_in
 from triggers.models import Trigger
-from triggers.tests.test_pages import field_errors, form_data, make_api_trigger, make_trigger
+from triggers.tests.test_pages import field_errors, form_data
 
 HOSTILE_JSON = {
     "nan": '{"a": NaN}',
@@ -25,9 +26,8 @@ HOSTILE_JSON = {
 
 @pytest.fixture
 def browser(owner: User) -> Client:
-    client = Client(raise_request_exception=False)
-    client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
-    return client
+    """The owner's browser that, like a real one, gets the 500 page rather than the exception."""
+    return signed_in(owner, raise_request_exception=False)
 
 
 @pytest.mark.parametrize("text", HOSTILE_JSON.values(), ids=HOSTILE_JSON.keys())

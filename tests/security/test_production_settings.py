@@ -14,8 +14,7 @@ import pytest
 from django.test import Client, override_settings
 
 from accounts.models import User
-from conftest import PASSWORD
-from tests.support import production_environment, run_manage, run_python
+from tests.support import PASSWORD, production_environment, run_manage, run_python
 
 COOKIE_SETTINGS = [
     "DEBUG",

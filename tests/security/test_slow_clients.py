@@ -88,5 +88,4 @@ def test_eight_clients_that_never_finish_their_headers_do_not_delay_another_requ
         for connection in slow:
             connection.close()
 
-    print(f"\n{SLOW_CLIENTS} slow clients open; /ping took {', '.join(f'{d * 1000:.0f} ms' for d in durations)}")
-    assert max(durations) < 1.0
+    assert max(durations) < 1.0, f"with {SLOW_CLIENTS} slow clients open /ping took {durations} s"

@@ -14,23 +14,16 @@ from rest_framework.test import APIClient
 from time_machine import TimeMachineFixture
 
 from accounts.models import User
-from conftest import bearer_client
 from eventlogs.models import EventLog
 from sigwise.throttling import FixedWindowRateThrottle, UserFixedWindowThrottle
+from tests.support import bearer_client, make_api_trigger, make_trigger
 from triggers.dispatch import triggers_dispatch_due, triggers_seconds_until_due
 from triggers.models import Trigger
 from triggers.services import TriggerLimitReached, trigger_create
-from triggers.tests.test_pages import form_data, make_api_trigger, make_trigger
+from triggers.tests.test_pages import form_data
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 API_TRIGGER = {"name": "Webhook", "type": "api"}
-
-
-@pytest.fixture
-def browser(owner: User) -> Client:
-    client = Client()
-    client.force_login(owner, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 # --- TRIGGER_MAX_PER_USER ---------------------------------------------------------------------

@@ -32,8 +32,10 @@ class SchedulerProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self._offset = 0
 
-    def start(self, *, wait: bool = True, timeout: float = 40.0) -> SchedulerProcess:
-        env = {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1"}
+    def start(
+        self, *, wait: bool = True, timeout: float = 40.0, environment: dict[str, str] | None = None
+    ) -> SchedulerProcess:
+        env = {**os.environ, "DATABASE_URL": test_database_url(), "PYTHONUNBUFFERED": "1", **(environment or {})}
         env.pop("PGAPPNAME", None)
         self._offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:

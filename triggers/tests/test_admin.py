@@ -6,41 +6,17 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 import time_machine
 from django.test import Client
 
 from accounts.models import User
 from eventlogs.models import EventLog
+from tests.support import make_trigger
 from triggers.models import Trigger
-from triggers.services import trigger_create, trigger_fire
+from triggers.services import trigger_fire
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CHANGELIST = "/admin/triggers/trigger/"
-
-
-@pytest.fixture
-def operator(db: None) -> Client:
-    user = User.objects.create_superuser(email="operator@example.com", password="not-used-here-1")
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-def make_trigger(owner: User, **values: Any) -> Trigger:
-    return trigger_create(
-        owner=owner,
-        values={
-            "name": "Heartbeat",
-            "type": "scheduled",
-            "schedule_details": {"interval_seconds": 60},
-            "api_payload": {},
-            "expires_at": None,
-            "is_test": False,
-            "enabled": True,
-            **values,
-        },
-    )
 
 
 def test_the_changelist_of_30_triggers_of_many_owners_has_no_n_plus_1(

@@ -3,40 +3,27 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from eventlogs.models import EventLog
+from tests.support import NOW, make_api_trigger, make_trigger
 from triggers.models import Trigger
-from triggers.services import trigger_create
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
-
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _frozen_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 @pytest.fixture
 def webhook(owner) -> Trigger:
-    return trigger_create(owner=owner, values={"name": "webhook", "type": "api", "api_payload": {"default": True}})
+    return make_api_trigger(owner, name="webhook", api_payload={"default": True})
 
 
 @pytest.fixture
 def scheduled(owner) -> Trigger:
-    return trigger_create(
-        owner=owner,
-        values={"name": "nightly", "type": "scheduled", "schedule_details": {"cron": "0 2 * * *"}},
-    )
+    return make_trigger(owner, name="nightly", schedule_details={"cron": "0 2 * * *"})
 
 
 def fire_url(trigger: Trigger) -> str:
@@ -77,21 +64,6 @@ def test_firing_does_not_touch_the_triggers_row(api, webhook) -> None:
     before = Trigger.objects.filter(pk=webhook.pk).values().get()
     api.post(fire_url(webhook), {"n": 1}, format="json")
     assert Trigger.objects.filter(pk=webhook.pk).values().get() == before
-
-
-def test_the_fire_path_is_lean_and_takes_no_row_lock(api, webhook) -> None:
-    api.post(fire_url(webhook), {"warm": 1}, format="json")  # the throttle's cache row now exists
-    with CaptureQueriesContext(connection) as queries:
-        response = api.post(fire_url(webhook), {"n": 2}, format="json")
-    assert response.status_code == 201
-    statements = [query["sql"] for query in queries.captured_queries]
-    assert not any("FOR UPDATE" in sql for sql in statements)
-    # The throttle counts in batches (sigwise/throttling.py): no cache query on this request.
-    assert not any("sigwise_cache" in sql for sql in statements), statements
-    ours = [sql for sql in statements if "SAVEPOINT" not in sql]
-    # The user's state and their trigger in one query, then the INSERT of the event.
-    assert len(ours) == 2, ours
-    assert sum(sql.startswith("UPDATE") for sql in ours) == 0
 
 
 @pytest.mark.parametrize(
@@ -135,7 +107,7 @@ def test_firing_a_scheduled_trigger_is_400(api, scheduled) -> None:
 
 
 def test_firing_a_paused_trigger_is_409(api, owner) -> None:
-    paused = trigger_create(owner=owner, values={"name": "paused", "type": "api", "enabled": False})
+    paused = make_api_trigger(owner, name="paused", enabled=False)
     response = api.post(fire_url(paused), {"n": 1}, format="json")
     assert response.status_code == 409
     assert "paused" in response.json()["detail"]
@@ -143,9 +115,7 @@ def test_firing_a_paused_trigger_is_409(api, owner) -> None:
 
 
 def test_firing_an_expired_trigger_is_409_saying_it_expired(api, owner) -> None:
-    expiring = trigger_create(
-        owner=owner, values={"name": "short", "type": "api", "expires_at": NOW + timedelta(minutes=1)}
-    )
+    expiring = make_api_trigger(owner, name="short", expires_at=NOW + timedelta(minutes=1))
     with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
         response = api.post(fire_url(expiring), {"n": 1}, format="json")
     assert response.status_code == 409
@@ -199,7 +169,7 @@ def test_test_logs_a_test_event_for_a_trigger_of_either_type(api, webhook, sched
 
 
 def test_test_works_on_a_paused_trigger(api, owner) -> None:
-    paused = trigger_create(owner=owner, values={"name": "paused", "type": "api", "enabled": False})
+    paused = make_api_trigger(owner, name="paused", enabled=False)
     assert api.post(f"/api/v1/triggers/{paused.id}/test").status_code == 201
 
 

@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 
 from eventlogs.models import EventLog
+from tests.support import NOW, make_api_trigger, make_trigger
 from triggers.models import Trigger
-from triggers.services import trigger_create, trigger_fire, trigger_test
+from triggers.services import trigger_fire, trigger_test
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SECRET = "owner-only-secret"
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _frozen_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 @pytest.fixture
 def owners_world(owner) -> dict[str, object]:
-    webhook = trigger_create(owner=owner, values={"name": f"{SECRET} hook", "type": "api"})
-    scheduled = trigger_create(
-        owner=owner,
-        values={"name": f"{SECRET} nightly", "type": "scheduled", "schedule_details": {"cron": "0 2 * * *"}},
-    )
+    webhook = make_api_trigger(owner, name=f"{SECRET} hook")
+    scheduled = make_trigger(owner, name=f"{SECRET} nightly", schedule_details={"cron": "0 2 * * *"})
     fired = trigger_fire(trigger=webhook, payload={"secret": SECRET}, idempotency_key="k1").event
     with time_machine.travel(NOW - timedelta(hours=3), tick=False):
         archived = trigger_test(trigger=scheduled)
@@ -116,7 +107,7 @@ def test_the_owner_does_see_them(api, owners_world) -> None:
 def test_the_same_idempotency_key_on_another_users_trigger_does_not_return_the_owners_event(
     api, other_api, other_user, owners_world
 ) -> None:
-    theirs = trigger_create(owner=other_user, values={"name": "theirs", "type": "api"})
+    theirs = make_api_trigger(other_user, name="theirs")
     response = other_api.post(f"/api/v1/triggers/{theirs.id}/fire", {"n": 2}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
     assert response.status_code == 201
     assert response.json()["id"] != str(owners_world["fired"].id)

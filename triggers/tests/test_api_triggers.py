@@ -10,32 +10,15 @@ import time_machine
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
-from accounts.models import User
 from eventlogs.models import EventLog
+from tests.support import NOW, make_api_trigger, make_trigger
 from triggers.models import Trigger
-from triggers.services import trigger_create
 
-NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 RUN_AT = "2026-12-01T10:00:00+00:00"
+# The scheduled trigger most tests here use: one firing, at RUN_AT.
+NIGHTLY = {"name": "nightly", "schedule_details": {"run_at": RUN_AT}}
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _frozen_now():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-def make_trigger(owner: User, **values: object) -> Trigger:
-    return trigger_create(
-        owner=owner,
-        values={"name": "nightly", "type": "scheduled", "schedule_details": {"run_at": RUN_AT}, **values},
-    )
-
-
-def make_api_trigger(owner: User, **values: object) -> Trigger:
-    return trigger_create(owner=owner, values={"name": "webhook", "type": "api", **values})
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 def table(name: str = "triggers") -> int:
@@ -267,7 +250,7 @@ def test_an_anonymous_request_is_refused_with_401(client) -> None:
 
 
 def test_it_lists_own_triggers_newest_first_with_a_count(api, owner) -> None:
-    first = make_trigger(owner, name="first")
+    first = make_trigger(owner, name="first", schedule_details={"run_at": RUN_AT})
     with time_machine.travel(NOW + timedelta(seconds=1), tick=False):
         second = make_api_trigger(owner, name="second")
     response = api.get("/api/v1/triggers")
@@ -278,7 +261,7 @@ def test_it_lists_own_triggers_newest_first_with_a_count(api, owner) -> None:
 
 
 def test_it_filters_by_type_and_enabled(api, owner) -> None:
-    scheduled = make_trigger(owner)
+    scheduled = make_trigger(owner, **NIGHTLY)
     webhook = make_api_trigger(owner)
     paused = make_api_trigger(owner, name="paused", enabled=False)
     assert [row["id"] for row in api.get("/api/v1/triggers?type=scheduled").json()["results"]] == [str(scheduled.id)]
@@ -292,7 +275,7 @@ def test_it_filters_by_type_and_enabled(api, owner) -> None:
 
 @pytest.mark.parametrize(("query", "parameter"), [("type=cron", "type"), ("enabled=maybe", "enabled")])
 def test_it_refuses_a_bad_filter_value_with_400_naming_the_parameter(api, owner, query, parameter) -> None:
-    make_trigger(owner)
+    make_trigger(owner, **NIGHTLY)
     response = api.get(f"/api/v1/triggers?{query}")
     assert response.status_code == 400
     assert parameter in response.json()
@@ -312,28 +295,11 @@ def test_a_page_size_above_100_is_capped_at_100(api, owner) -> None:
     assert api.get("/api/v1/triggers?page=9").status_code == 404
 
 
-def test_both_trailing_slash_forms_answer_without_a_redirect(api, owner) -> None:
-    trigger = make_api_trigger(owner)
-    for path in (
-        "/api/v1/triggers",
-        "/api/v1/triggers/",
-        f"/api/v1/triggers/{trigger.id}",
-        f"/api/v1/triggers/{trigger.id}/",
-    ):
-        assert api.get(path).status_code == 200, path
-    assert api.post(f"/api/v1/triggers/{trigger.id}/fire", format="json").status_code == 201
-    assert api.post(f"/api/v1/triggers/{trigger.id}/fire/", format="json").status_code == 201
-    assert api.post(f"/api/v1/triggers/{trigger.id}/test", format="json").status_code == 201
-    assert api.post(f"/api/v1/triggers/{trigger.id}/test/", format="json").status_code == 201
-    assert api.get("/api/v1/triggers/triggers_html").status_code == 200
-    assert api.get("/api/v1/triggers/triggers_html/").status_code == 200
-
-
 # --- retrieve, last_fired_at --------------------------------------------------------------
 
 
 def test_it_reads_one_trigger(api, owner) -> None:
-    trigger = make_trigger(owner)
+    trigger = make_trigger(owner, **NIGHTLY)
     response = api.get(f"/api/v1/triggers/{trigger.id}")
     assert response.status_code == 200
     assert response.json()["id"] == str(trigger.id)
@@ -386,7 +352,7 @@ def test_last_fired_at_ignores_an_event_past_retention_that_the_delete_job_has_n
 
 
 def test_last_fired_at_keeps_the_schedulers_value_when_it_is_later(api, owner) -> None:
-    trigger = make_trigger(owner)
+    trigger = make_trigger(owner, **NIGHTLY)
     Trigger.objects.filter(pk=trigger.pk).update(last_fired_at=NOW + timedelta(hours=1), scheduled_fire_count=3)
     body = api.get(f"/api/v1/triggers/{trigger.id}").json()
     assert body["last_fired_at"] == "2026-06-01T13:00:00Z"
@@ -397,7 +363,7 @@ def test_last_fired_at_keeps_the_schedulers_value_when_it_is_later(api, owner) -
 
 
 def test_put_replaces_the_trigger_and_recomputes_next_fire_at(api, owner) -> None:
-    trigger = make_trigger(owner, api_payload={"old": True})
+    trigger = make_trigger(owner, **NIGHTLY, api_payload={"old": True})
     response = api.put(
         f"/api/v1/triggers/{trigger.id}",
         {"name": "renamed", "type": "scheduled", "schedule_details": {"interval_seconds": 3600}},
@@ -414,7 +380,7 @@ def test_put_replaces_the_trigger_and_recomputes_next_fire_at(api, owner) -> Non
 
 
 def test_put_needs_the_required_fields(api, owner) -> None:
-    trigger = make_trigger(owner)
+    trigger = make_trigger(owner, **NIGHTLY)
     response = api.put(f"/api/v1/triggers/{trigger.id}", {"name": "only a name"}, format="json")
     assert response.status_code == 400
     assert "type" in response.json()
@@ -423,7 +389,7 @@ def test_put_needs_the_required_fields(api, owner) -> None:
 
 
 def test_patch_enabled_false_pauses_and_true_resumes(api, owner) -> None:
-    trigger = make_trigger(owner)
+    trigger = make_trigger(owner, **NIGHTLY)
     paused = api.patch(f"/api/v1/triggers/{trigger.id}", {"enabled": False}, format="json")
     assert paused.status_code == 200
     assert paused.json()["enabled"] is False
@@ -456,7 +422,7 @@ def test_patch_changes_only_the_given_fields(api, owner) -> None:
     ],
 )
 def test_a_bad_patch_is_400_and_changes_nothing(api, owner, body) -> None:
-    trigger = make_trigger(owner)
+    trigger = make_trigger(owner, **NIGHTLY)
     before = Trigger.objects.filter(pk=trigger.pk).values().get()
     response = api.patch(f"/api/v1/triggers/{trigger.id}", body, format="json")
     assert response.status_code == 400
@@ -502,8 +468,20 @@ def test_the_triggers_fragment_is_html_of_own_triggers_with_values_escaped(api, 
     assert page.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
 
 
+def test_the_triggers_fragment_shows_a_payload_as_the_pages_do(api, owner) -> None:
+    make_api_trigger(owner, api_payload={"b": "café", "a": 1})
+    page = api.get("/api/v1/triggers/triggers_html").content.decode()
+    assert "{\n  &quot;a&quot;: 1,\n  &quot;b&quot;: &quot;café&quot;\n}" in page
+
+
 def test_the_triggers_fragment_needs_authentication() -> None:
     assert APIClient().get("/api/v1/triggers/triggers_html").status_code == 401
+
+
+def test_options_on_the_triggers_fragment_is_refused_not_a_server_error(api) -> None:
+    response = api.options("/api/v1/triggers/triggers_html")
+    assert response.status_code == 405
+    assert "GET" in response["Allow"]
 
 
 # --- OpenAPI --------------------------------------------------------------------------------
@@ -530,3 +508,24 @@ def test_it_still_refuses_a_cron_zone_that_is_no_zone_in_any_case(api) -> None:
     response = api.post("/api/v1/triggers", body, format="json")
     assert response.status_code == 400
     assert "timezone" in response.json()["schedule_details"]
+
+
+def test_an_expiry_with_an_offset_postgres_cannot_store_is_kept_as_its_utc_moment(api) -> None:
+    """ISO 8601 allows offsets to ±23:59; PostgreSQL refuses any beyond ±15:59."""
+    response = api.post(
+        "/api/v1/triggers",
+        {"name": "far offset", "type": "api", "expires_at": "2512-04-18T14:36:01-18:01"},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["expires_at"].startswith("2512-04-19T08:37:01")
+
+
+def test_an_expiry_past_the_last_representable_moment_is_a_400(api) -> None:
+    response = api.post(
+        "/api/v1/triggers",
+        {"name": "too far", "type": "api", "expires_at": "9999-12-31T23:00:00-05:00"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "expires_at" in response.json()

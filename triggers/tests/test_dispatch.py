@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from django.db import connection
@@ -13,18 +12,12 @@ from time_machine import TimeMachineFixture
 
 from accounts.models import User
 from eventlogs.models import EventLog
+from tests.support import make_trigger
 from triggers.dispatch import dispatch_pending, triggers_dispatch_due
 from triggers.models import Trigger
-from triggers.services import trigger_create, trigger_delete, trigger_set_enabled
+from triggers.services import trigger_delete, trigger_set_enabled
 
 START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
-
-
-def create(owner: User, schedule_details: dict[str, Any], **values: Any) -> Trigger:
-    return trigger_create(
-        owner=owner,
-        values={"name": "report", "type": "scheduled", "schedule_details": schedule_details, **values},
-    )
 
 
 def events_of(trigger: Trigger) -> list[EventLog]:
@@ -38,7 +31,9 @@ def clock(time_machine: TimeMachineFixture) -> TimeMachineFixture:
 
 
 def test_it_fires_a_due_trigger_once_with_its_payload_and_slot(owner: User, clock: TimeMachineFixture) -> None:
-    trigger = create(owner, {"run_at": "2026-01-05T10:00:05Z"}, api_payload={"report": "daily"})
+    trigger = make_trigger(
+        owner, name="report", schedule_details={"run_at": "2026-01-05T10:00:05Z"}, api_payload={"report": "daily"}
+    )
     clock.move_to(START + timedelta(seconds=5, milliseconds=4), tick=False)
 
     (outcome,) = triggers_dispatch_due(at=now())
@@ -57,7 +52,7 @@ def test_it_fires_a_due_trigger_once_with_its_payload_and_slot(owner: User, cloc
 
 
 def test_it_does_not_fire_before_the_due_time(owner: User, clock: TimeMachineFixture) -> None:
-    trigger = create(owner, {"run_at": "2026-01-05T10:00:05Z"})
+    trigger = make_trigger(owner, schedule_details={"run_at": "2026-01-05T10:00:05Z"})
     clock.move_to(START + timedelta(seconds=5) - timedelta(microseconds=1), tick=False)
 
     assert triggers_dispatch_due(at=now()) == []
@@ -67,7 +62,7 @@ def test_it_does_not_fire_before_the_due_time(owner: User, clock: TimeMachineFix
 
 
 def test_it_advances_a_recurring_trigger_to_its_next_slot(owner: User, clock: TimeMachineFixture) -> None:
-    trigger = create(owner, {"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
+    trigger = make_trigger(owner, schedule_details={"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
     clock.move_to(START + timedelta(minutes=1, milliseconds=2), tick=False)
 
     (outcome,) = triggers_dispatch_due(at=now())
@@ -80,7 +75,7 @@ def test_it_advances_a_recurring_trigger_to_its_next_slot(owner: User, clock: Ti
 def test_after_downtime_a_recurring_trigger_fires_one_catch_up_event_then_resumes_its_cadence(
     owner: User, clock: TimeMachineFixture
 ) -> None:
-    trigger = create(owner, {"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
+    trigger = make_trigger(owner, schedule_details={"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
     clock.move_to(START + timedelta(minutes=1), tick=False)
     triggers_dispatch_due(at=now())
 
@@ -102,7 +97,7 @@ def test_after_downtime_a_recurring_trigger_fires_one_catch_up_event_then_resume
 
 
 def test_after_downtime_a_one_time_trigger_fires_once_late(owner: User, clock: TimeMachineFixture) -> None:
-    trigger = create(owner, {"run_at": "2026-01-05T10:00:05Z"})
+    trigger = make_trigger(owner, schedule_details={"run_at": "2026-01-05T10:00:05Z"})
     clock.move_to(START + timedelta(hours=3), tick=False)
 
     triggers_dispatch_due(at=now())
@@ -115,8 +110,10 @@ def test_after_downtime_a_one_time_trigger_fires_once_late(owner: User, clock: T
 
 
 def test_an_expired_trigger_never_fires(owner: User, clock: TimeMachineFixture) -> None:
-    trigger = create(
-        owner, {"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"}, expires_at=START + timedelta(minutes=30)
+    trigger = make_trigger(
+        owner,
+        schedule_details={"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"},
+        expires_at=START + timedelta(minutes=30),
     )
     # Its expiry moved before its next slot (say, by an operator in the database).
     Trigger.objects.filter(pk=trigger.pk).update(expires_at=START + timedelta(seconds=30))
@@ -131,7 +128,7 @@ def test_an_expired_trigger_never_fires(owner: User, clock: TimeMachineFixture) 
 
 
 def test_a_paused_trigger_never_fires(owner: User, clock: TimeMachineFixture) -> None:
-    trigger = create(owner, {"run_at": "2026-01-05T10:00:05Z"})
+    trigger = make_trigger(owner, schedule_details={"run_at": "2026-01-05T10:00:05Z"})
     trigger_set_enabled(trigger=trigger, enabled=False)
     clock.move_to(START + timedelta(minutes=5), tick=False)
 
@@ -140,7 +137,7 @@ def test_a_paused_trigger_never_fires(owner: User, clock: TimeMachineFixture) ->
 
 
 def test_a_deleted_trigger_never_fires(owner: User, clock: TimeMachineFixture) -> None:
-    trigger = create(owner, {"interval_seconds": 60})
+    trigger = make_trigger(owner, schedule_details={"interval_seconds": 60})
     trigger_delete(trigger=trigger)
     clock.move_to(START + timedelta(minutes=5), tick=False)
 
@@ -151,9 +148,9 @@ def test_a_deleted_trigger_never_fires(owner: User, clock: TimeMachineFixture) -
 def test_a_trigger_whose_schedule_breaks_is_disabled_with_a_reason_and_the_others_still_fire(
     owner: User, clock: TimeMachineFixture
 ) -> None:
-    healthy = create(owner, {"run_at": "2026-01-05T10:00:05Z"})
-    broken_zone = create(owner, {"cron": "0 9 * * *", "timezone": "UTC"}, name="broken zone")
-    no_future = create(owner, {"cron": "0 9 * * *", "timezone": "UTC"}, name="30 February")
+    healthy = make_trigger(owner, schedule_details={"run_at": "2026-01-05T10:00:05Z"})
+    broken_zone = make_trigger(owner, schedule_details={"cron": "0 9 * * *", "timezone": "UTC"}, name="broken zone")
+    no_future = make_trigger(owner, schedule_details={"cron": "0 9 * * *", "timezone": "UTC"}, name="30 February")
     due = START + timedelta(seconds=1)
     # Stored rows the validation would refuse today (older data, or edited in the database).
     Trigger.objects.filter(pk=broken_zone.pk).update(cron_timezone="Mars/Olympus_Mons", next_fire_at=due)
@@ -179,7 +176,7 @@ def test_a_trigger_whose_schedule_breaks_is_disabled_with_a_reason_and_the_other
 def test_a_slot_already_recorded_is_skipped_not_repeated_and_the_trigger_moves_on(
     owner: User, clock: TimeMachineFixture
 ) -> None:
-    trigger = create(owner, {"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
+    trigger = make_trigger(owner, schedule_details={"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
     clock.move_to(START + timedelta(minutes=1), tick=False)
     triggers_dispatch_due(at=now())
     # Something set next_fire_at back to the slot that already fired.
@@ -196,7 +193,7 @@ def test_a_slot_already_recorded_is_skipped_not_repeated_and_the_trigger_moves_o
 
 def test_a_large_backlog_is_fired_in_batches(owner: User, clock: TimeMachineFixture) -> None:
     for index in range(25):
-        create(owner, {"run_at": f"2026-01-05T10:00:{index + 1:02d}Z"}, name=f"t{index}")
+        make_trigger(owner, schedule_details={"run_at": f"2026-01-05T10:00:{index + 1:02d}Z"}, name=f"t{index}")
     clock.move_to(START + timedelta(minutes=1), tick=False)
 
     first = triggers_dispatch_due(at=now(), batch_size=10)

@@ -13,49 +13,13 @@ from django.test import Client
 from accounts.models import User
 from eventlogs.models import EventLog
 from eventlogs.services import eventlog_record
+from tests.support import make_api_trigger, make_trigger
 from triggers.models import Trigger
-from triggers.services import trigger_create
 
 XSS = "<script>alert(1)</script>"
 XSS_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
 # 1 Mar 2026, 04:30 UTC is 10:00 in Asia/Kolkata (every new user's zone).
 MORNING = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
-
-
-@pytest.fixture
-def browser(owner: User) -> Client:
-    return signed_in(owner)
-
-
-@pytest.fixture
-def other_browser(other_user: User) -> Client:
-    return signed_in(other_user)
-
-
-def make_trigger(owner: User, **values: Any) -> Trigger:
-    return trigger_create(
-        owner=owner,
-        values={
-            "name": "Heartbeat",
-            "type": "scheduled",
-            "schedule_details": {"interval_seconds": 60},
-            "api_payload": {},
-            "expires_at": None,
-            "is_test": False,
-            "enabled": True,
-            **values,
-        },
-    )
-
-
-def make_api_trigger(owner: User, **values: Any) -> Trigger:
-    return make_trigger(owner, **{"name": "Webhook", "type": "api", "schedule_details": None, **values})
 
 
 def form_data(**overrides: str) -> dict[str, str]:
@@ -166,6 +130,100 @@ def test_it_draws_48_hourly_bars_in_the_users_zone_with_each_hours_count(
     assert "27 Feb 11:00 to 12:00: 0 firings" in html  # the first of the 48 bars
     assert "27 Feb 10:00" not in html
     assert "3 firings in the last 48 hours" in html
+    assert "01 Mar 09:00 to 10:00: 2 firings (2 API)" in html  # the source breakdown
+    assert "Most in one hour: 2 (09:00\u201310:00)." in html  # a clock hour in the user's zone
+    assert "API: 3" in html
+    assert "Scheduled: 0" in html
+    assert '<text class="tick"' in html  # the y-axis
+
+
+def test_the_dashboard_stacks_each_hours_bar_by_source(browser: Client, owner: User) -> None:
+    webhook = make_api_trigger(owner)
+    for source in ("api", "api", "test", "scheduled"):
+        eventlog_record(
+            owner_id=owner.pk,
+            trigger_id=webhook.id,
+            trigger_name=webhook.name,
+            trigger_type="api",
+            source=source,
+            payload={},
+            fired_at=MORNING - timedelta(minutes=10),
+        )
+
+    with time_machine.travel(MORNING + timedelta(minutes=30), tick=False):
+        html = browser.get("/").content.decode()
+
+    assert "01 Mar 09:00 to 10:00: 4 firings (1 Scheduled, 2 API, 1 Test)" in html
+    for source in ("scheduled", "api", "test"):
+        assert html.count(f'class="value source-{source}"') == 1
+    assert "Most in one hour: 4 (09:00\u201310:00)." in html
+
+
+def test_an_empty_account_gets_first_steps_and_a_busy_one_does_not(browser: Client, owner: User) -> None:
+    empty = browser.get("/").content.decode()
+    make_api_trigger(owner)
+    busy = browser.get("/").content.decode()
+
+    assert "First steps" in empty
+    assert 'href="/triggers/new"' in empty
+    assert "Nothing fired in the last 48 hours." in empty
+    assert "First steps" not in busy
+
+
+def test_a_poll_of_a_live_region_gets_that_region_or_204_while_it_is_unchanged(browser: Client, owner: User) -> None:
+    webhook = make_api_trigger(owner)
+    poll = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "dashboard-live"}
+
+    first = browser.get("/", **poll)
+    version = re.search(r'"live_version": "([0-9a-f]+)"', first.content.decode()).group(1)
+    unchanged = browser.get(f"/?live_version={version}", **poll)
+    eventlog_record(
+        owner_id=owner.pk,
+        trigger_id=webhook.id,
+        trigger_name=webhook.name,
+        trigger_type="api",
+        source="api",
+        payload={"order": 8},
+        fired_at=None,
+    )
+    changed = browser.get(f"/?live_version={version}", **poll)
+
+    assert first.status_code == 200
+    assert first.content.decode().startswith('<div id="dashboard-live"')
+    assert "<html" not in first.content.decode()
+    assert unchanged.status_code == 204
+    assert changed.status_code == 200
+    assert "&quot;order&quot;: 8" in changed.content.decode()
+
+
+def test_a_trigger_page_polls_its_facts_and_events_and_another_user_gets_404(
+    browser: Client, other_browser: Client, owner: User
+) -> None:
+    trigger = make_api_trigger(owner)
+    page = browser.get(f"/triggers/{trigger.id}/").content.decode()
+    facts = browser.get(f"/triggers/{trigger.id}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="trigger-facts")
+    stranger = other_browser.get(f"/triggers/{trigger.id}/", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="trigger-facts")
+
+    assert f'hx-get="/triggers/{trigger.id}/" hx-trigger="every 3s"' in page
+    assert 'id="trigger-events"' in page
+    assert facts.content.decode().startswith('<div id="trigger-facts"')
+    assert "Next firing" in facts.content.decode()
+    assert stranger.status_code == 404
+
+
+def test_the_events_filter_offers_a_renamed_trigger_under_its_current_name(browser: Client, owner: User) -> None:
+    trigger = make_api_trigger(owner, name="Old name")
+    browser.post(f"/triggers/{trigger.id}/fire", {"payload": "{}"})
+    Trigger.objects.filter(pk=trigger.pk).update(name="New name")
+    browser.post(f"/triggers/{trigger.id}/fire", {"payload": "{}"})
+    Trigger.objects.filter(pk=trigger.pk).update(name="Newest name")
+
+    html = browser.get("/events/").content.decode()
+
+    assert f'<option value="{trigger.id}">Newest name</option>' in html
+    assert html.count(">Newest name</a>") == 2  # both rows, under the one current name
+    assert "Old name" not in html
+    assert "New name" not in html
 
 
 # --- list ---------------------------------------------------------------------------------------
@@ -421,16 +479,23 @@ def test_it_refuses_a_fire_with_a_bad_payload_and_logs_nothing(
 
     response = browser.post(f"/triggers/{trigger.id}/fire", {"payload": payload})
 
-    assert response.status_code == 400
-    assert message in field_errors(response.content.decode(), "payload")
+    # Back on the trigger's own URL (303), so reloading the page does not post again.
+    assert response.status_code == 303
+    assert response["Location"] == f"/triggers/{trigger.id}/"
+    page = browser.get(response["Location"])
+    assert page.status_code == 400
+    assert message in field_errors(page.content.decode(), "payload")
+    assert payload.replace('"', "&quot;") in page.content.decode()  # what was typed, to correct
+    assert message not in browser.get(response["Location"]).content.decode()  # shown once
     assert not EventLog.objects.exists()
 
 
 def test_it_explains_why_a_paused_trigger_cannot_fire(browser: Client, owner: User) -> None:
     trigger = make_api_trigger(owner, enabled=False)
 
-    response = browser.post(f"/triggers/{trigger.id}/fire", {"payload": "{}"})
+    response = browser.post(f"/triggers/{trigger.id}/fire", {"payload": "{}"}, follow=True)
 
+    assert response.redirect_chain == [(f"/triggers/{trigger.id}/", 303)]
     assert response.status_code == 409
     assert "This trigger is paused; resume it to fire it." in response.content.decode()
     assert not EventLog.objects.exists()
@@ -439,8 +504,9 @@ def test_it_explains_why_a_paused_trigger_cannot_fire(browser: Client, owner: Us
 def test_it_refuses_to_fire_a_scheduled_trigger_from_the_page(browser: Client, owner: User) -> None:
     trigger = make_trigger(owner)
 
-    response = browser.post(f"/triggers/{trigger.id}/fire", {"payload": "{}"})
+    response = browser.post(f"/triggers/{trigger.id}/fire", {"payload": "{}"}, follow=True)
 
+    assert response.redirect_chain == [(f"/triggers/{trigger.id}/", 303)]
     assert response.status_code == 400
     assert "Not an API trigger" in response.content.decode()
     assert not EventLog.objects.exists()
@@ -561,6 +627,7 @@ def test_it_deletes_a_trigger_after_confirmation_and_keeps_its_events(browser: C
     confirmation = browser.get(f"/triggers/{trigger.id}/delete")
     assert confirmation.status_code == 200
     assert "Its 1 event log stays readable" in confirmation.content.decode()
+    assert "Calls to its fire endpoint are refused" in confirmation.content.decode()
     assert Trigger.objects.filter(pk=trigger.pk).exists()
 
     response = browser.post(f"/triggers/{trigger.id}/delete")
@@ -574,6 +641,27 @@ def test_it_deletes_a_trigger_after_confirmation_and_keeps_its_events(browser: C
     events_page = browser.get("/events/").content.decode()
     assert "Webhook" in events_page
     assert '<span class="badge">deleted</span>' in events_page
+
+
+@pytest.mark.parametrize(
+    ("events", "words"),
+    [
+        (0, "It has no event logs in the last 48 hours"),
+        (2, "Its 2 event logs stay readable"),
+    ],
+)
+def test_the_delete_confirmation_counts_the_events_and_names_the_schedule(
+    browser: Client, owner: User, events: int, words: str
+) -> None:
+    trigger = make_trigger(owner)
+    for _ in range(events):
+        browser.post(f"/triggers/{trigger.id}/test")
+
+    html = browser.get(f"/triggers/{trigger.id}/delete").content.decode()
+
+    assert words in html
+    assert "Its schedule stops at once" in html
+    assert "Its 0 event" not in html
 
 
 # --- another user ----------------------------------------------------------------------------------

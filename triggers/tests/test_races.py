@@ -19,6 +19,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from eventlogs.models import EventLog
+from tests.support import bearer_client, make_api_trigger
 from triggers import dispatch
 from triggers.dispatch import LOCKED_ROW_RETRY_SECONDS, TriggerDispatcher, triggers_dispatch_due
 from triggers.models import Trigger
@@ -163,6 +164,25 @@ def test_the_dispatcher_does_not_spin_on_a_due_row_another_transaction_holds(
     assert held <= 2 / LOCKED_ROW_RETRY_SECONDS + 2  # a few claims a second, not a busy loop
     assert held >= 2
     assert EventLog.objects.filter(trigger_uuid=trigger.id).count() == 1
+
+
+def test_an_api_fire_does_not_wait_for_a_transaction_that_is_updating_the_trigger(
+    owner: User, second_connection: Any
+) -> None:
+    webhook = make_api_trigger(owner)
+    # The lock an UPDATE of the row holds until it commits (the scheduler advancing a trigger,
+    # the last-use stamp): a fire path that locked the row would queue behind it.
+    second_connection.execute("SELECT 1 FROM triggers_trigger WHERE id = %s FOR NO KEY UPDATE", [webhook.id])
+    api = bearer_client(owner)
+    thread, results = in_thread(lambda: api.post(f"/api/v1/triggers/{webhook.id}/fire", {"n": 1}, format="json"))
+    thread.join(timeout=5)
+    held = thread.is_alive()
+    second_connection.rollback()
+    thread.join(timeout=10)
+
+    assert not held, "the fire waited for the row lock"
+    assert results[0].status_code == 201
+    assert EventLog.objects.filter(trigger_uuid=webhook.id).count() == 1
 
 
 # --- 15. one clock: PostgreSQL's ------------------------------------------------------------

@@ -16,21 +16,16 @@ from time_machine import TimeMachineFixture
 
 from accounts.models import User
 from eventlogs.models import EventLog
+from tests.support import make_trigger
 from triggers.dispatch import triggers_dispatch_due
 from triggers.models import Trigger
-from triggers.services import trigger_create, trigger_set_enabled, trigger_update
+from triggers.services import trigger_set_enabled, trigger_update
 
 JUST_AFTER = timedelta(milliseconds=3)
 
 
 def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)
-
-
-def create(owner: User, schedule_details: dict[str, Any], **values: Any) -> Trigger:
-    return trigger_create(
-        owner=owner, values={"name": "report", "type": "scheduled", "schedule_details": schedule_details, **values}
-    )
 
 
 def fire_until(trigger: Trigger, time_machine: TimeMachineFixture, end: datetime) -> list[datetime]:
@@ -74,7 +69,7 @@ def test_both_skipped_times_fire_once_on_a_spring_forward_day(
     owner: User, time_machine: TimeMachineFixture, zone: str, expression: str, day: tuple[int, int, int], expected: list
 ) -> None:
     time_machine.move_to(utc(*day) - timedelta(days=2), tick=False)
-    trigger = create(owner, {"cron": expression, "timezone": zone})
+    trigger = make_trigger(owner, schedule_details={"cron": expression, "timezone": zone})
 
     fired = fire_until(trigger, time_machine, utc(*day) + timedelta(days=1))
 
@@ -92,7 +87,7 @@ def test_a_fixed_time_fires_once_on_a_fall_back_day_whatever_is_edited_in_the_re
     owner: User, time_machine: TimeMachineFixture, edit: str
 ) -> None:
     time_machine.move_to(utc(2026, 10, 31, 12), tick=False)
-    trigger = create(owner, {"cron": "30 1 * * *", "timezone": "America/New_York"})
+    trigger = make_trigger(owner, schedule_details={"cron": "30 1 * * *", "timezone": "America/New_York"})
     # 01:30 EDT on 1 November (05:30 UTC) fires in the first pass of the repeated hour.
     assert fire_until(trigger, time_machine, utc(2026, 11, 1, 6)) == [utc(2026, 11, 1, 5, 30)]
 
@@ -193,7 +188,7 @@ def test_a_schedule_whose_only_slot_is_expires_at_is_refused_at_create_and_updat
     }
 
     created = api.post("/api/v1/triggers", body, format="json")
-    trigger = create(owner, {"cron": "0 9 * * *", "timezone": "UTC"})
+    trigger = make_trigger(owner, schedule_details={"cron": "0 9 * * *", "timezone": "UTC"})
     updated = api.patch(f"/api/v1/triggers/{trigger.id}", {"expires_at": "2026-05-02T09:00:00Z"}, format="json")
     one_time = api.post(
         "/api/v1/triggers",
@@ -222,7 +217,7 @@ def test_editing_a_due_one_time_trigger_keeps_its_slot_and_it_still_fires(
     api: APIClient, owner: User, time_machine: TimeMachineFixture
 ) -> None:
     time_machine.move_to(utc(2026, 5, 1, 10), tick=False)
-    trigger = create(owner, {"run_at": "2026-05-01T11:00:00Z"}, expires_at=utc(2026, 5, 1, 12))
+    trigger = make_trigger(owner, schedule_details={"run_at": "2026-05-01T11:00:00Z"}, expires_at=utc(2026, 5, 1, 12))
     time_machine.move_to(utc(2026, 5, 1, 11, 30), tick=False)  # due, the scheduler is down
 
     renamed = api.patch(f"/api/v1/triggers/{trigger.id}", {"name": "renamed"}, format="json")
@@ -240,7 +235,7 @@ def test_editing_a_due_cron_keeps_its_slot_unless_the_schedule_changes(
     api: APIClient, owner: User, time_machine: TimeMachineFixture
 ) -> None:
     time_machine.move_to(utc(2026, 5, 1, 8), tick=False)
-    trigger = create(owner, {"cron": "0 9 * * *", "timezone": "UTC"})
+    trigger = make_trigger(owner, schedule_details={"cron": "0 9 * * *", "timezone": "UTC"})
     time_machine.move_to(utc(2026, 5, 1, 9, 20), tick=False)  # 09:00 is due, not fired
 
     api.patch(f"/api/v1/triggers/{trigger.id}", {"expires_at": "2026-06-01T00:00:00Z"}, format="json")
@@ -257,7 +252,7 @@ def test_an_expiry_moved_before_the_due_slot_drops_it(
     api: APIClient, owner: User, time_machine: TimeMachineFixture
 ) -> None:
     time_machine.move_to(utc(2026, 5, 1, 8), tick=False)
-    trigger = create(owner, {"cron": "0 9 * * *", "timezone": "UTC"}, expires_at=utc(2026, 6, 1))
+    trigger = make_trigger(owner, schedule_details={"cron": "0 9 * * *", "timezone": "UTC"}, expires_at=utc(2026, 6, 1))
     time_machine.move_to(utc(2026, 5, 1, 9, 20), tick=False)
 
     response = api.patch(f"/api/v1/triggers/{trigger.id}", {"expires_at": "2026-05-01T09:30:00Z"}, format="json")
@@ -274,7 +269,7 @@ def test_the_no_firing_time_message_does_not_mention_a_missing_expires_at(
     api: APIClient, owner: User, time_machine: TimeMachineFixture
 ) -> None:
     time_machine.move_to(utc(2026, 5, 1, 10), tick=False)
-    trigger = create(owner, {"run_at": "2026-05-01T11:00:00Z"}, expires_at=utc(2026, 5, 2))
+    trigger = make_trigger(owner, schedule_details={"run_at": "2026-05-01T11:00:00Z"}, expires_at=utc(2026, 5, 2))
     time_machine.move_to(utc(2026, 5, 1, 11, 0, 1), tick=False)
     triggers_dispatch_due(at=now())  # fired; nothing left
 
@@ -293,7 +288,7 @@ def test_resuming_a_one_time_trigger_after_its_time_is_refused_saying_it_will_no
     api: APIClient, owner: User, time_machine: TimeMachineFixture
 ) -> None:
     time_machine.move_to(utc(2026, 5, 1, 10), tick=False)
-    trigger = create(owner, {"run_at": "2026-05-01T11:00:00Z"})
+    trigger = make_trigger(owner, schedule_details={"run_at": "2026-05-01T11:00:00Z"})
     trigger_set_enabled(trigger=trigger, enabled=False)
     time_machine.move_to(utc(2026, 5, 1, 12), tick=False)
 

@@ -26,8 +26,9 @@ from django.utils.timezone import now
 from django_apscheduler.models import DjangoJob, DjangoJobExecution
 
 from accounts.models import User
-from conftest import PASSWORD
 from eventlogs.models import EventLog, EventLogHour
+from monitoring.models import Heartbeat
+from tests.support import PASSWORD
 from triggers.models import Trigger
 from triggers.services import trigger_create
 from triggers.tests.scheduler_process import SchedulerProcess, scheduler_factory, wait_for
@@ -96,8 +97,7 @@ def test_a_trigger_due_in_two_seconds_fires_once_within_a_second_and_sigterm_sto
 
     assert EventLog.objects.filter(trigger_uuid=trigger.id).count() == 1
     assert event.scheduled_for == due
-    assert timedelta(0) <= lateness(event) < timedelta(seconds=1)
-    print(f"\n[e2e] one-time trigger due in 2 s fired {lateness(event).total_seconds() * 1000:.1f} ms late")
+    assert timedelta(0) <= lateness(event) < timedelta(seconds=1), f"fired {lateness(event)} late"
 
     assert scheduler.terminate() == 0
     assert "Scheduler stopped" in scheduler.log()
@@ -139,9 +139,10 @@ def test_kill_9_during_a_burst_loses_and_repeats_nothing(owner: User, schedulers
     trigger_ids = once_triggers(owner, [start + timedelta(milliseconds=30 * index) for index in range(200)])
 
     kills = 0
+    pauses = random.Random(9)  # kill at varied moments of the burst, the same ones every run
     burst_ends = start + timedelta(milliseconds=30 * 200)
     while now() < burst_ends and kills < 8:
-        time.sleep(random.uniform(0.05, 0.6))
+        time.sleep(pauses.uniform(0.05, 0.6))
         scheduler.kill()
         kills += 1
         scheduler.start()
@@ -149,8 +150,7 @@ def test_kill_9_during_a_burst_loses_and_repeats_nothing(owner: User, schedulers
     time.sleep(1)
 
     lost, duplicates = lost_and_duplicates(trigger_ids)
-    print(f"\n[e2e] kill -9: {len(trigger_ids)} triggers, {kills} kills, {lost} lost, {duplicates} duplicates")
-    assert (lost, duplicates) == (0, 0)
+    assert (lost, duplicates) == (0, 0), f"after {kills} kills"
     # Each event committed with its trigger's advance: no trigger was left half-fired.
     fired_once = Trigger.objects.filter(pk__in=trigger_ids, scheduled_fire_count=1, next_fire_at=None)
     assert fired_once.count() == len(trigger_ids)
@@ -165,11 +165,8 @@ def test_two_schedulers_at_once_fire_each_slot_exactly_once(owner: User, schedul
     time.sleep(1.5)
 
     lost, duplicates = lost_and_duplicates(trigger_ids)
-    print(
-        f"\n[e2e] two schedulers: {len(trigger_ids)} triggers, {lost} lost, {duplicates} duplicates "
-        f"(fired by the first: {first.fired_lines()}, by the second: {second.fired_lines()})"
-    )
-    assert (lost, duplicates) == (0, 0)
+    fired_by = (first.fired_lines(), second.fired_lines())
+    assert (lost, duplicates) == (0, 0), f"fired by the first and the second: {fired_by}"
     assert first.fired_lines() + second.fired_lines() == len(trigger_ids)
 
 
@@ -194,11 +191,7 @@ def test_the_scheduler_keeps_firing_after_its_connections_are_terminated(owner: 
     terminated_again = terminate_scheduler_connections()
 
     event = wait_for(lambda: EventLog.objects.filter(trigger_uuid=trigger.id).first(), timeout=15)
-    print(
-        f"\n[e2e] after pg_terminate_backend (second round: {terminated_again} connections) "
-        f"the trigger fired {lateness(event).total_seconds() * 1000:.1f} ms late"
-    )
-    assert lateness(event) < timedelta(seconds=1)
+    assert lateness(event) < timedelta(seconds=1), f"{terminated_again} connections cut again; {lateness(event)} late"
     assert scheduler.process.poll() is None
     assert "Database unavailable" in scheduler.log()
 
@@ -267,3 +260,40 @@ def test_creating_editing_pausing_and_deleting_through_the_api_take_effect_witho
     _, listed = api.call("GET", f"/api/v1/triggers/{created}")
     assert listed["scheduled_fire_count"] == 1
     assert scheduler.process.poll() is None
+
+
+def test_the_scheduler_beats_logs_each_firing_as_json_and_its_metrics_reach_the_scrape(
+    owner: User, schedulers: Schedulers, tmp_path: Path, client, settings
+) -> None:
+    metrics_directory = tmp_path / "metrics"
+    metrics_directory.mkdir()
+    scheduler = schedulers().start(
+        environment={"LOG_FORMAT": "json", "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory)}
+    )
+    heartbeat = wait_for(lambda: Heartbeat.objects.filter(kind="scheduler").first(), timeout=15)
+    assert heartbeat.pid == scheduler.process.pid
+    assert client.get("/healthz?deep=1").status_code == 200
+
+    due = now() + timedelta(seconds=1)
+    trigger = trigger_create(
+        owner=owner,
+        values={"name": "soon", "type": "scheduled", "schedule_details": {"run_at": due.isoformat()}},
+    )
+    wait_for(lambda: EventLog.objects.filter(trigger_uuid=trigger.id).exists(), timeout=15)
+    wait_for(lambda: f'"trigger_id": "{trigger.id}"' in scheduler.log(), timeout=5)
+
+    settings.METRICS_TOKEN = "m" * 60
+    settings.PROMETHEUS_MULTIPROC_DIR = str(metrics_directory)
+    scrape = client.get("/metrics", HTTP_AUTHORIZATION="Bearer " + "m" * 60).content.decode()
+    assert 'sigwise_firings_total{source="scheduled"} 1.0' in scrape
+    assert "sigwise_dispatch_lateness_seconds_count 1.0" in scrape
+    assert 'sigwise_processes_running{kind="scheduler"} 1.0' in scrape
+
+    assert scheduler.terminate() == 0
+    assert not Heartbeat.objects.exists()  # a clean stop removes its row
+    (line,) = [json.loads(line) for line in scheduler.log().splitlines() if str(trigger.id) in line]
+    assert line["logger"] == "triggers.dispatch"
+    assert line["level"] == "INFO"
+    assert line["slot"] == due.isoformat()
+    assert 0 <= line["lateness_seconds"] < 1
+    assert line["time"].startswith(str(now().year))

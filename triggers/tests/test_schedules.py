@@ -7,7 +7,6 @@ service and reads the ``scheduled_for`` of the events it wrote.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from django.utils.timezone import now
@@ -15,18 +14,12 @@ from time_machine import TimeMachineFixture
 
 from accounts.models import User
 from eventlogs.models import EventLog
+from tests.support import make_trigger
 from triggers.dispatch import triggers_dispatch_due
 from triggers.models import Trigger
-from triggers.services import trigger_create, trigger_set_enabled
+from triggers.services import trigger_set_enabled
 
 JUST_AFTER = timedelta(milliseconds=3)
-
-
-def create(owner: User, schedule_details: dict[str, Any], **values: Any) -> Trigger:
-    return trigger_create(
-        owner=owner,
-        values={"name": "report", "type": "scheduled", "schedule_details": schedule_details, **values},
-    )
 
 
 def fire_next(trigger: Trigger, time_machine: TimeMachineFixture) -> datetime | None:
@@ -66,28 +59,28 @@ def clock(time_machine: TimeMachineFixture) -> TimeMachineFixture:
 
 
 def test_interval_slots_fall_every_interval_from_start_at(owner: User, clock: TimeMachineFixture) -> None:
-    trigger = create(owner, {"interval_seconds": 600, "start_at": "2026-01-05T10:05:00Z"})
+    trigger = make_trigger(owner, schedule_details={"interval_seconds": 600, "start_at": "2026-01-05T10:05:00Z"})
 
     assert fire_slots(trigger, clock, 3) == [utc(2026, 1, 5, 10, 5), utc(2026, 1, 5, 10, 15), utc(2026, 1, 5, 10, 25)]
     assert event_slots(trigger) == [utc(2026, 1, 5, 10, 5), utc(2026, 1, 5, 10, 15), utc(2026, 1, 5, 10, 25)]
 
 
 def test_an_interval_with_a_past_start_keeps_its_grid(owner: User, clock: TimeMachineFixture) -> None:
-    trigger = create(owner, {"interval_seconds": 600, "start_at": "2026-01-05T09:58:00Z"})
+    trigger = make_trigger(owner, schedule_details={"interval_seconds": 600, "start_at": "2026-01-05T09:58:00Z"})
 
     assert fire_slots(trigger, clock, 2) == [utc(2026, 1, 5, 10, 8), utc(2026, 1, 5, 10, 18)]
 
 
 def test_a_cron_fires_in_its_own_time_zone(owner: User, clock: TimeMachineFixture) -> None:
     # 09:30 in Kolkata (UTC+05:30) is 04:00 UTC; at 10:00 UTC today's has passed.
-    trigger = create(owner, {"cron": "30 9 * * *", "timezone": "Asia/Kolkata"})
+    trigger = make_trigger(owner, schedule_details={"cron": "30 9 * * *", "timezone": "Asia/Kolkata"})
 
     assert fire_slots(trigger, clock, 2) == [utc(2026, 1, 6, 4, 0), utc(2026, 1, 7, 4, 0)]
 
 
 def test_weekdays_1_to_5_are_monday_to_friday(owner: User, time_machine: TimeMachineFixture) -> None:
     time_machine.move_to(utc(2026, 3, 6, 10, 0), tick=False)  # a Friday, after 09:00
-    trigger = create(owner, {"cron": "0 9 * * 1-5", "timezone": "UTC"})
+    trigger = make_trigger(owner, schedule_details={"cron": "0 9 * * 1-5", "timezone": "UTC"})
 
     slots = fire_slots(trigger, time_machine, 6)
 
@@ -100,7 +93,7 @@ def test_a_single_weekday_uses_crontab_numbering(
     owner: User, time_machine: TimeMachineFixture, weekday: str, day: str
 ) -> None:
     time_machine.move_to(utc(2026, 3, 4, 12, 0), tick=False)  # a Wednesday
-    trigger = create(owner, {"cron": f"0 9 * * {weekday}", "timezone": "UTC"})
+    trigger = make_trigger(owner, schedule_details={"cron": f"0 9 * * {weekday}", "timezone": "UTC"})
 
     assert [slot.strftime("%a") for slot in fire_slots(trigger, time_machine, 2)] == [day, day]
 
@@ -126,7 +119,7 @@ def test_a_new_york_cron_fires_once_a_day_at_its_local_time_across_daylight_savi
     owner: User, time_machine: TimeMachineFixture, expression: str, start: datetime, expected: list[datetime]
 ) -> None:
     time_machine.move_to(start, tick=False)
-    trigger = create(owner, {"cron": expression, "timezone": "America/New_York"})
+    trigger = make_trigger(owner, schedule_details={"cron": expression, "timezone": "America/New_York"})
 
     assert fire_slots(trigger, time_machine, 3) == expected
     assert event_slots(trigger) == expected
@@ -136,7 +129,7 @@ def test_a_cron_with_a_wildcard_hour_keeps_firing_through_the_repeated_hour(
     owner: User, time_machine: TimeMachineFixture
 ) -> None:
     time_machine.move_to(utc(2026, 11, 1, 4, 50), tick=False)
-    trigger = create(owner, {"cron": "*/30 * * * *", "timezone": "America/New_York"})
+    trigger = make_trigger(owner, schedule_details={"cron": "*/30 * * * *", "timezone": "America/New_York"})
 
     # Every 30 real minutes, across 01:00 EDT → 01:00 EST.
     assert fire_slots(trigger, time_machine, 5) == [
@@ -145,8 +138,10 @@ def test_a_cron_with_a_wildcard_hour_keeps_firing_through_the_repeated_hour(
 
 
 def test_expiry_ends_firing(owner: User, clock: TimeMachineFixture) -> None:
-    trigger = create(
-        owner, {"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"}, expires_at=utc(2026, 1, 5, 10, 3, 30)
+    trigger = make_trigger(
+        owner,
+        schedule_details={"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"},
+        expires_at=utc(2026, 1, 5, 10, 3, 30),
     )
 
     assert fire_slots(trigger, clock, 5) == [utc(2026, 1, 5, 10, 1), utc(2026, 1, 5, 10, 2), utc(2026, 1, 5, 10, 3)]
@@ -160,7 +155,7 @@ def test_expiry_ends_firing(owner: User, clock: TimeMachineFixture) -> None:
 def test_a_resumed_trigger_continues_from_its_next_future_slot_without_a_burst(
     owner: User, clock: TimeMachineFixture
 ) -> None:
-    trigger = create(owner, {"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
+    trigger = make_trigger(owner, schedule_details={"interval_seconds": 60, "start_at": "2026-01-05T10:01:00Z"})
     assert fire_slots(trigger, clock, 1) == [utc(2026, 1, 5, 10, 1)]
 
     trigger_set_enabled(trigger=trigger, enabled=False)

@@ -4,33 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 import time_machine
-from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import User
+from tests.support import make_trigger, signed_in
 from triggers.dispatch import triggers_dispatch_due
 from triggers.models import Trigger
 from triggers.selectors import triggers_in_state
-from triggers.services import trigger_create
 
 START = datetime(2026, 3, 1, 4, 30, tzinfo=UTC)
-
-
-def make(owner: User, **values: Any) -> Trigger:
-    return trigger_create(
-        owner=owner,
-        values={"name": "Heartbeat", "type": "scheduled", "schedule_details": {"interval_seconds": 60}, **values},
-    )
-
-
-def signed_in(user: User) -> Client:
-    client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    return client
 
 
 @pytest.fixture
@@ -38,12 +23,12 @@ def one_of_each(owner: User) -> dict[str, Trigger]:
     """A trigger in each state, an hour after ``START``."""
     with time_machine.travel(START, tick=False):
         triggers = {
-            "completed": make(owner, name="Launch", schedule_details={"run_at": "2026-03-01T04:40:00Z"}),
-            "expired": make(owner, name="Campaign", expires_at=datetime(2026, 3, 1, 5, 0, tzinfo=UTC)),
-            "paused": make(owner, name="Nightly", enabled=False),
-            "test": make(owner, name="Dry run", is_test=True),
-            "active": make(owner, name="Webhook", type="api", schedule_details=None),
-            "disabled": make(owner, name="Broken"),
+            "completed": make_trigger(owner, name="Launch", schedule_details={"run_at": "2026-03-01T04:40:00Z"}),
+            "expired": make_trigger(owner, name="Campaign", expires_at=datetime(2026, 3, 1, 5, 0, tzinfo=UTC)),
+            "paused": make_trigger(owner, name="Nightly", enabled=False),
+            "test": make_trigger(owner, name="Dry run", is_test=True),
+            "active": make_trigger(owner, name="Webhook", type="api", schedule_details=None),
+            "disabled": make_trigger(owner, name="Broken"),
         }
     # The scheduler fires the one-time trigger and then stops the broken one with its reason.
     while triggers_dispatch_due(at=datetime(2026, 3, 1, 4, 40, tzinfo=UTC)):

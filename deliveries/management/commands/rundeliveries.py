@@ -8,6 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from deliveries.engine import DeliveryWorker
+from monitoring.heartbeats import HeartbeatThread
+from monitoring.models import Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -35,5 +37,11 @@ class Command(BaseCommand):
             self.stdout.flush()
             await worker.run()
 
-        asyncio.run(main())
+        # A thread of its own, so a busy event loop cannot make the worker look dead.
+        heartbeat = HeartbeatThread(kind=Heartbeat.Kind.DELIVERIES)
+        heartbeat.start()
+        try:
+            asyncio.run(main())
+        finally:
+            heartbeat.stop()
         self.stdout.write(f"Stopped after {worker.attempted} attempts.")

@@ -26,6 +26,9 @@ not coordinate them, so a periodic job may run in each of them, which the jobs
 tolerate: each batch claims its rows with ``SKIP LOCKED``, and the rollup's transactions
 queue on the row lock of its mark.)
 
+A heartbeat thread (``monitoring.heartbeats``) moves this process's row every few
+seconds while the dispatcher runs; ``/healthz?deep=1`` and the admin read it.
+
 SIGTERM is handled like Ctrl-C: the dispatcher finishes its current transaction, the
 lifecycle jobs stop after their current batch, then the process exits. A second Ctrl-C
 stops it at once. Every database connection of the process is named
@@ -39,6 +42,9 @@ import logging
 import os
 import signal
 import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -53,8 +59,11 @@ from django_apscheduler import util
 from django_apscheduler.jobstores import DjangoJobStore
 from django_apscheduler.models import DjangoJobExecution
 
+from core.metrics import LIFECYCLE_PASS_DURATION, LIFECYCLE_ROWS
 from eventlogs.lifecycle import archive_cutoff, delete_cutoff, eventlogs_archive, eventlogs_delete
 from eventlogs.rollup import eventlogs_roll_up
+from monitoring.heartbeats import HeartbeatThread
+from monitoring.models import Heartbeat
 from triggers.dispatch import DATABASE_ERRORS, TriggerDispatcher, dispatch_pending
 
 logger = logging.getLogger("sigwise.scheduler")
@@ -76,23 +85,37 @@ def dispatch() -> None:
     dispatch_pending(should_stop=_stopping.is_set)
 
 
+@contextmanager
+def _measured(name: str) -> Iterator[Callable[[int], None]]:
+    """Time one lifecycle pass and count its rows (``sigwise_lifecycle_*``)."""
+    started = time.perf_counter()
+    yield LIFECYCLE_ROWS.labels(**{"pass": name}).inc
+    LIFECYCLE_PASS_DURATION.labels(**{"pass": name}).observe(time.perf_counter() - started)
+
+
 @util.close_old_connections
 def archive_event_logs() -> None:
-    archived = eventlogs_archive(older_than=archive_cutoff(), should_stop=_stopping.is_set)
+    with _measured("archive") as count_rows:
+        archived = eventlogs_archive(older_than=archive_cutoff(), should_stop=_stopping.is_set)
+        count_rows(archived)
     if archived:
         logger.info("Archived %s event logs", f"{archived:,}")
 
 
 @util.close_old_connections
 def delete_event_logs() -> None:
-    deleted = eventlogs_delete(older_than=delete_cutoff(), should_stop=_stopping.is_set)
+    with _measured("delete") as count_rows:
+        deleted = eventlogs_delete(older_than=delete_cutoff(), should_stop=_stopping.is_set)
+        count_rows(deleted)
     if deleted:
         logger.info("Deleted %s event logs", f"{deleted:,}")
 
 
 @util.close_old_connections
 def rollup_event_logs() -> None:
-    summary = eventlogs_roll_up(should_stop=_stopping.is_set)
+    with _measured("rollup") as count_rows:
+        summary = eventlogs_roll_up(should_stop=_stopping.is_set)
+        count_rows(summary.rows)
     if summary.hours or summary.forgotten:
         logger.info("Rolled up %s hours of event logs (%s trigger-hours)", f"{summary.hours:,.2f}", f"{summary.rows:,}")
 
@@ -124,9 +147,12 @@ class Command(BaseCommand):
         scheduler.add_jobstore(DjangoJobStore(), "default")
         _add_jobs(scheduler)
         _dispatcher = TriggerDispatcher()
+        # Beats only while the dispatcher thread runs: a scheduler that cannot fire is not alive.
+        heartbeat = HeartbeatThread(kind=Heartbeat.Kind.SCHEDULER, alive=_dispatcher.is_alive)
         try:
             _wait_for_database()
             _dispatcher.start()
+            heartbeat.start()
             logger.info("Scheduler started (pid %s); press Ctrl-C to stop", os.getpid())
             scheduler.start()
         except KeyboardInterrupt:
@@ -139,6 +165,7 @@ class Command(BaseCommand):
             logger.info("Stopping: finishing the current transaction")
             _stopping.set()
             _dispatcher.stop(timeout=30)
+            heartbeat.stop()
             if scheduler.running:
                 scheduler.shutdown(wait=True)
             logger.info("Scheduler stopped")

@@ -1,4 +1,4 @@
-"""Pagination shared by the API's lists (triggers may import it; it imports no app)."""
+"""Pagination shared by the API's lists."""
 
 from __future__ import annotations
 

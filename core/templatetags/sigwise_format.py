@@ -1,4 +1,4 @@
-"""Template filters for the pages: times in the reader's zone, payloads as JSON, schedules in words.
+"""Template filters every app's pages share: times in the reader's zone, JSON as indented text.
 
 Templates wrap their content in ``{% timezone user.zoneinfo %}`` (Django's ``tz`` library),
 so :func:`when` shows the reader's wall-clock time without a per-request middleware.
@@ -7,7 +7,7 @@ so :func:`when` shows the reader's wall-clock time without a per-request middlew
 from __future__ import annotations
 
 import json
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any
 
 from django import template
@@ -15,9 +15,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone as django_timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-
-from triggers.describe import describe_schedule
-from triggers.models import Trigger
 
 register = template.Library()
 
@@ -39,10 +36,12 @@ def when(value: datetime | None, empty: str = "—") -> SafeString | str:
 
 @register.filter
 def pretty_json(value: Any) -> str:
-    """Indented JSON as plain text; the template's autoescaping makes it safe inside ``<pre>``."""
+    """Indented JSON as plain text, the one way every page and fragment shows a payload; the
+    template's autoescaping makes it safe inside ``<pre>``."""
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
 
 
 @register.filter
-def schedule_words(trigger: Trigger, zone: tzinfo) -> str:
-    return describe_schedule(trigger, zone=zone)
+def one_line_json(value: Any) -> str:
+    """Compact JSON on one line, for a payload shown collapsed (CSS cuts it to the cell's width)."""
+    return json.dumps(value, separators=(", ", ": "), sort_keys=True, ensure_ascii=False, cls=DjangoJSONEncoder)
