@@ -11,11 +11,12 @@ BENCH_STAMP := $(VENV)/.installed-bench
 # axe-core for the browser tests' accessibility checks, from tests/browser/package-lock.json.
 AXE_STAMP := tests/browser/node_modules/.installed
 
-.PHONY: help install install-dev migrate run test lint format check bench bench-quick lock upgrade audit db-stop clean
+.PHONY: help install install-dev migrate run test lint format check bench bench-quick image-check lock upgrade audit db-stop clean
 
 help:
 	@echo "make run          install, migrate, serve web + scheduler on http://$${HOST:-127.0.0.1}:$${PORT:-8000}"
 	@echo "make test         install test tools and run the whole suite"
+	@echo "make image-check  build the image and run docker-compose.yml with podman (minutes; docs/deployment.md)"
 	@echo "make lint         ruff check and format check"
 	@echo "make bench        full benchmark (minutes); make bench-quick for a tenth of the size"
 	@echo "make lock         rewrite the lock files after editing requirements*.in (docs/development.md)"
@@ -67,6 +68,11 @@ bench: $(BENCH_STAMP)
 
 bench-quick: $(BENCH_STAMP)
 	$(PY) -m bench --quick $(BENCH_ARGS)
+
+# Not part of `make test`: builds the image and runs the compose file with podman, as root
+# (docs/deployment.md, "The image check"). CI runs it after the tests.
+image-check:
+	deploy/check-image
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .

@@ -38,6 +38,7 @@ BAD_TOKEN = OpenApiResponse(OpenApiTypes.OBJECT, description="The refresh token 
 TOO_MANY = OpenApiResponse(OpenApiTypes.OBJECT, description="Throttled, or sign-in is locked after repeated failures.")
 
 
+@extend_schema(tags=["auth"])
 class RegisterApi(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
@@ -60,6 +61,7 @@ class RegisterApi(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
+@extend_schema(tags=["auth"])
 class TokenObtainApi(TokenObtainPairView):
     """simplejwt's token view, answering 429 while django-axes has the account or address locked.
 
@@ -93,6 +95,7 @@ class TokenObtainApi(TokenObtainPairView):
         return super().handle_exception(exc)
 
 
+@extend_schema(tags=["auth"])
 @extend_schema_view(
     post=extend_schema(
         request=TokenRefreshSerializer,
@@ -108,6 +111,7 @@ class TokenRefreshApi(TokenRefreshView):
     serializer_class = TokenRefreshInputSerializer
 
 
+@extend_schema(tags=["auth"])
 @extend_schema_view(
     post=extend_schema(
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="Signed out."), **BODY_ERRORS, 401: BAD_TOKEN},
@@ -138,6 +142,7 @@ def _confirm_password(request: Request, *, password: str, field: str) -> Respons
     return None
 
 
+@extend_schema(tags=["account"])
 class PasswordChangeApi(APIView):
     @extend_schema(
         request=PasswordChangeInputSerializer,
@@ -164,6 +169,7 @@ class PasswordChangeApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(tags=["account"])
 class LogoutEverywhereApi(APIView):
     @extend_schema(
         request=None,
@@ -176,6 +182,7 @@ class LogoutEverywhereApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema(tags=["account"])
 class MeApi(APIView):
     @extend_schema(
         request=AccountDeleteInputSerializer,

@@ -40,12 +40,15 @@ class TimezoneField(forms.CharField):
         return canonical
 
 
+# The model's limit (254) on every page (forms.EmailField allows 320): a longer address is a
+# form error, never a look-up or a lock record that cannot hold it, and the same everywhere.
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+
+
 class LoginForm(AuthenticationForm):
-    # 254, the model's limit (forms.EmailField allows 320): a longer address is a form
-    # error, never a look-up or a lock record that cannot hold it.
     username = forms.EmailField(
         label="Email",
-        max_length=254,
+        max_length=EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
 
@@ -56,7 +59,9 @@ class LoginForm(AuthenticationForm):
 
 
 class RegisterForm(forms.Form):
-    email = forms.EmailField(widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}))
+    email = forms.EmailField(
+        max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False)
     password_confirm = forms.CharField(
         label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), strip=False
@@ -111,7 +116,7 @@ class PasswordChangeCheckedForm(PasswordChangeForm):
 
 
 class ProfileForm(forms.Form):
-    email = forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    email = forms.EmailField(max_length=EMAIL_MAX_LENGTH, widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     timezone = TimezoneField()
     current_password = forms.CharField(
         label="Current password",

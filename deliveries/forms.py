@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.safestring import mark_safe
 
 from deliveries.targets import DEFAULT_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS, MIN_TIMEOUT_SECONDS
 
@@ -23,7 +24,7 @@ class TargetFormFields(forms.Form):
         label="Extra headers",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="One <code>Name: value</code> per line, at most 10.",
+        help_text=mark_safe("One <code>Name: value</code> per line, at most 10."),
     )
     target_timeout = forms.IntegerField(
         label="Timeout (seconds)",

@@ -124,7 +124,7 @@ class EventLogViewSet(viewsets.GenericViewSet):
         return Response(EventLogAggregateSerializer(rows, many=True).data)
 
     @extend_schema(
-        summary="Your newest event logs as an HTML table (the seed's fragment)",
+        summary="Your newest event logs as an HTML table, for embedding in a page",
         parameters=[EventLogFilterSerializer],
         responses={
             (200, "text/html"): HTML,

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",
     "django_apscheduler",
     "axes",
     "django_htmx",
@@ -258,8 +259,24 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sigwise API",
-    "DESCRIPTION": "Event triggers that fire on a schedule or on an API call, and the event logs they write.",
+    "DESCRIPTION": (
+        "Sigwise fires your triggers on a schedule (once, every N seconds, or on a cron expression) "
+        "or when you call them, and logs every firing as an event you can read here, on the dashboard, "
+        "or delivered to your webhook.\n\n"
+        "Authenticate with `Authorization: Bearer <API key or access token>` (keys are made under "
+        "Settings → API keys), or sign in to the app and use its session. Times without an offset are "
+        "read in your time zone. [Back to the app](/)"
+    ),
     "VERSION": "1.0.0",
+    "EXTERNAL_DOCS": {"description": "Sigwise: your dashboard and triggers", "url": "/"},
+    "TAGS": [
+        {"name": "auth", "description": "Sign up, sign in for a token pair, refresh it, sign out."},
+        {"name": "account", "description": "Your password, your sessions and your account."},
+        {"name": "api-keys", "description": "Keys for scripts: fire-only or full access."},
+        {"name": "triggers", "description": "Create, change, fire and test triggers; preview a schedule."},
+        {"name": "event logs", "description": "What your triggers fired, newest first."},
+        {"name": "signing secret", "description": "The secret that signs your webhook deliveries."},
+    ],
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -320,6 +337,9 @@ STORAGES = {
 }
 # Before `collectstatic` has run (development, tests) serve straight from the apps.
 WHITENOISE_USE_FINDERS = DEBUG or not STATIC_ROOT.exists()
+# Files served at the site's root, such as /favicon.ico, which browsers ask for on every
+# page that names no icon (the admin, Swagger UI) and tools ask for regardless.
+WHITENOISE_ROOT = BASE_DIR / "public"
 
 # --- Security ---------------------------------------------------------------------------
 # Secure by default when DEBUG is off; each can be turned off for a plain-HTTP setup

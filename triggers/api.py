@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import zoneinfo
 from typing import Any
 
 from django.db.models import QuerySet
@@ -24,6 +25,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTStatelessUserAuthentication
 
 from accounts.authentication import ApiKeyCaller, ApiKeyStatelessAuthentication, api_key_refusal, check_api_key
@@ -31,11 +33,14 @@ from accounts.services import api_key_touch
 from core.openapi import FIELD_ERRORS, HTML, HTML_UNAUTHENTICATED, TOO_LARGE, UNAUTHENTICATED, UNSUPPORTED_MEDIA
 from core.pagination import StrictPageSizeMixin
 from core.serializers import DetailSerializer
+from triggers.describe import describe_schedule
 from triggers.models import Trigger
 from triggers.selectors import trigger_of_api_key, trigger_of_user, triggers_of_owner
 from triggers.serializers import (
     IDEMPOTENCY_KEY_PATTERN,
     FiredEventOutputSerializer,
+    SchedulePreviewInputSerializer,
+    SchedulePreviewOutputSerializer,
     TriggerInputSerializer,
     TriggerListFilterSerializer,
     TriggerOutputSerializer,
@@ -47,6 +52,7 @@ from triggers.services import (
     TriggerLimitReached,
     TriggerNotFireable,
     TriggerPausedOrExpired,
+    schedule_preview,
     trigger_create,
     trigger_delete,
     trigger_fire,
@@ -311,7 +317,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
         return found.trigger
 
     @extend_schema(
-        summary="Your triggers as an HTML table (the seed's fragment)",
+        summary="Your newest triggers as an HTML table, for embedding in a page",
         responses={(200, "text/html"): HTML, (401, "text/html"): HTML_UNAUTHENTICATED},
     )
     @action(
@@ -329,3 +335,39 @@ class TriggerViewSet(viewsets.GenericViewSet):
             {"triggers": triggers, "limit": FRAGMENT_ROWS, "zone": request.user.timezone},
             template_name="triggers/fragments/triggers_table.html",
         )
+
+
+class SchedulePreviewApi(APIView):
+    """``POST /schedules/preview``: a schedule in words and its next five firings, before saving."""
+
+    @extend_schema(
+        tags=["triggers"],
+        summary="Preview a schedule: in words, with its next five firings",
+        description=(
+            "Checks schedule_details (and expires_at) by the same rules as creating a trigger, and "
+            "answers what the trigger would do, the firings shown in your time zone or the one given. "
+            "Nothing is saved."
+        ),
+        request=SchedulePreviewInputSerializer,
+        responses={200: SchedulePreviewOutputSerializer, **BODY_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        given = SchedulePreviewInputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        zone_name = given.validated_data.get("timezone") or request.user.timezone
+        zone = zoneinfo.ZoneInfo(zone_name)
+        try:
+            preview = schedule_preview(
+                owner=request.user,
+                schedule_details=given.validated_data["schedule_details"],
+                expires_at=given.validated_data.get("expires_at"),
+            )
+        except TriggerInvalid as invalid:
+            raise serializers.ValidationError(invalid.errors) from None
+        body = {
+            "description": describe_schedule(preview.trigger, zone=zone),
+            "timezone": zone_name,
+            # Written out: DRF's DateTimeField would show them in UTC, not in ``zone``.
+            "next_firings": [moment.astimezone(zone).isoformat() for moment in preview.firings],
+        }
+        return Response(body)

@@ -14,6 +14,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.timezones import canonical_timezone
 from core.serializers import ClosedSerializer
 from deliveries.serializers import TargetInputField, TargetOutputField
 from eventlogs.serializers import EventLogOutputSerializer
@@ -222,8 +223,56 @@ class TriggerListFilterSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(required=False, help_text="true or false.")
 
 
+INTERVAL_UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600}
+
+
+class SchedulePreviewInputSerializer(serializers.Serializer):
+    """A schedule to try before saving it: the same ``schedule_details`` and ``expires_at``
+    a create takes, checked by the same rules."""
+
+    schedule_details = ScheduleDetailsField(
+        help_text='As on create; an interval may also be {"interval": 5, "interval_unit": "minutes"} (or hours).'
+    )
+    expires_at = OwnerZoneDateTimeField(
+        required=False, allow_null=True, help_text="Optional; firings stop before it. Without an offset: your zone."
+    )
+    timezone = StrictCharField(
+        required=False, help_text="The IANA zone to show the firings in; default: your time zone."
+    )
+
+    def validate_schedule_details(self, value: Any) -> Any:
+        """``{"interval": 5, "interval_unit": "minutes"}`` is read as ``{"interval_seconds": 300}``,
+        as the trigger form types it; everything else is checked by the create's rules."""
+        if not isinstance(value, dict) or "interval" not in value:
+            return value
+        details = dict(value)
+        count, unit = details.pop("interval"), details.pop("interval_unit", "seconds")
+        if unit not in INTERVAL_UNIT_SECONDS:
+            units = ", ".join(INTERVAL_UNIT_SECONDS)
+            raise serializers.ValidationError({"interval_unit": [f"Must be one of {units}."]})
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise serializers.ValidationError({"interval": ["Must be a whole number."]})
+        return {**details, "interval_seconds": count * INTERVAL_UNIT_SECONDS[unit]}
+
+    def validate_timezone(self, value: str) -> str:
+        zone = canonical_timezone(value)
+        if zone is None:
+            raise serializers.ValidationError("Must be an IANA time zone name, such as Asia/Kolkata.")
+        return zone
+
+
+class SchedulePreviewOutputSerializer(serializers.Serializer):
+    description = serializers.CharField(
+        help_text='The schedule in words, such as "at 09:30 on weekdays (Europe/Berlin)".'
+    )
+    timezone = serializers.CharField(help_text="The zone the firings are shown in.")
+    next_firings = serializers.ListField(
+        child=serializers.DateTimeField(), help_text="Up to the next five firings, with that zone's offset."
+    )
+
+
 class FiredEventOutputSerializer(EventLogOutputSerializer):
-    """The event a fire or test call logged, with the seed's ``message`` and ``event_id``."""
+    """The event a fire or test call logged, with a ``message`` saying what happened and its ``event_id``."""
 
     message = serializers.SerializerMethodField()
     event_id = serializers.UUIDField(source="id", read_only=True)

@@ -228,6 +228,33 @@ def trigger_validate(
     }
 
 
+PREVIEW_FIRINGS = 5
+
+
+@dataclass(frozen=True)
+class SchedulePreview:
+    trigger: Trigger  # unsaved: the values a create would store
+    firings: list[datetime]
+
+
+def schedule_preview(
+    *, owner: Any, schedule_details: Any, expires_at: datetime | None = None, at: datetime | None = None
+) -> SchedulePreview:
+    """What a scheduled trigger with these values would do, checked by :func:`trigger_validate`
+    exactly as a create checks them (:class:`TriggerInvalid` names the problem). Writes nothing."""
+    at = at or now()
+    values = {"name": "preview", "type": Trigger.Type.SCHEDULED, "schedule_details": schedule_details}
+    fields = trigger_validate(owner=owner, values={**values, "expires_at": expires_at}, at=at)
+    trigger = Trigger(owner=owner, **fields)
+    schedule = trigger_schedule(trigger)
+    firings: list[datetime] = []
+    slot = schedule.first_fire_at(now=at, expires_at=trigger.expires_at) if schedule else None
+    while slot is not None and len(firings) < PREVIEW_FIRINGS:
+        firings.append(slot)
+        slot = schedule.next_fire_after(slot, now=slot, expires_at=trigger.expires_at)
+    return SchedulePreview(trigger=trigger, firings=firings)
+
+
 def _given_start(schedule: Schedule, details: Any) -> datetime | None:
     """The start the user gave for an interval schedule (not the default of "now")."""
     if isinstance(details, dict) and details.get("start_at") is not None:
@@ -310,6 +337,13 @@ def trigger_create(*, owner: Any, values: dict[str, Any]) -> Trigger:
         trigger_test(trigger=trigger)
     _notify_scheduler(trigger.id)
     return trigger
+
+
+def trigger_duplicate(*, trigger: Trigger) -> Trigger:
+    """A paused copy named "Copy of …", made by :func:`trigger_create` (the same rules and
+    limit); its delivery target is not copied, so a copy never posts anywhere unasked."""
+    name = f"Copy of {trigger.name}"[:200]
+    return trigger_create(owner=trigger.owner, values={**trigger_values(trigger), "name": name, "enabled": False})
 
 
 @transaction.atomic

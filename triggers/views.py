@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.timezone import now
+from django.views import View
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.live import live_page
@@ -27,14 +28,17 @@ from eventlogs.selectors import (
     eventlogs_visible,
     eventlogs_with_current_names,
 )
-from triggers.forms import FireForm, TriggerForm
+from triggers.filters import TriggerFilter
+from triggers.forms import BulkActionForm, FireForm, TriggerForm
 from triggers.models import Trigger
 from triggers.selectors import triggers_counts, triggers_for_list_page, triggers_with_last_fired
 from triggers.services import (
     TriggerInvalid,
+    TriggerLimitReached,
     TriggerNotFireable,
     TriggerPausedOrExpired,
     trigger_delete,
+    trigger_duplicate,
     trigger_fire,
     trigger_set_enabled,
     trigger_test,
@@ -151,9 +155,72 @@ def _tick_step(peak: int) -> int:
 @require_GET
 def trigger_list(request: HttpRequest) -> HttpResponse:
     at = now()
-    triggers = triggers_for_list_page(owner_id=request.user.pk, at=at)
-    page = Paginator(triggers, TRIGGERS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "triggers/list.html", {"page": page})
+    filters = TriggerFilter(request.GET, queryset=triggers_for_list_page(owner_id=request.user.pk, at=at))
+    page = Paginator(filters.qs, TRIGGERS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "triggers/list.html", {"page": page, "filters": filters})
+
+
+class TriggerBulkView(View):
+    """POST only. A class, so the methods it answers are declared (tests/security/routes.py
+    reads them); the work is :func:`trigger_bulk`."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        return trigger_bulk(request)
+
+
+def trigger_bulk(request: HttpRequest) -> HttpResponse:
+    """Pause, resume or delete the ticked triggers. Ids that are not the user's are ignored,
+    and a delete is asked to be confirmed on a page that lists what it removes."""
+    form = BulkActionForm(request.POST, owner=request.user)
+    if not form.is_valid() or not form.triggers:
+        messages.error(request, "Tick at least one trigger, then choose what to do with them.")
+        return redirect(_back_to_list(request))
+    action, triggers = form.cleaned_data["action"], form.triggers
+    if action == "delete":
+        if not form.cleaned_data["confirmed"]:
+            return render(request, "triggers/confirm_bulk_delete.html", {"triggers": triggers, "back": form.back})
+        for trigger in triggers:
+            trigger_delete(trigger=trigger)
+        messages.success(request, f"Deleted {_count(triggers)}; their event logs stay until retention removes them.")
+        return redirect(_back_to_list(request))
+    refused = []
+    for trigger in triggers:
+        try:
+            trigger_set_enabled(trigger=trigger, enabled=action == "resume")
+        except TriggerInvalid as invalid:
+            refused.append(f"“{trigger.name}”: {' '.join(_flatten(invalid.errors))}")
+    done = len(triggers) - len(refused)
+    if done:
+        messages.success(request, f"{'Resumed' if action == 'resume' else 'Paused'} {_count(done)}.")
+    for problem in refused:
+        messages.error(request, f"Could not {action} {problem}")
+    return redirect(_back_to_list(request))
+
+
+def _count(triggers: list[Trigger] | int) -> str:
+    number = triggers if isinstance(triggers, int) else len(triggers)
+    return f"{number} trigger{'s' if number != 1 else ''}"
+
+
+def _back_to_list(request: HttpRequest) -> str:
+    """The list as the user had it (search, filters, page), never another site."""
+    query = request.POST.get("back", "")
+    return f"{reverse('trigger-list')}?{query}" if query and "://" not in query else reverse("trigger-list")
+
+
+@require_POST
+def trigger_duplicate_view(request: HttpRequest, trigger_id: uuid.UUID) -> HttpResponse:
+    trigger = _own_trigger(request, trigger_id)
+    try:
+        copy = trigger_duplicate(trigger=trigger)
+    except TriggerInvalid as invalid:
+        messages.error(request, f"Could not duplicate this trigger. {' '.join(_flatten(invalid.errors))}")
+        return redirect(_detail_url(trigger))
+    except TriggerLimitReached as refused:
+        messages.error(request, refused.message)
+        return redirect(_detail_url(trigger))
+    messages.success(request, f"Created “{copy.name}”, paused: check it, then resume it.")
+    return redirect(_detail_url(copy))
 
 
 @require_http_methods(["GET", "POST"])

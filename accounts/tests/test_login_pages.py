@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from accounts.models import User
@@ -161,3 +163,34 @@ def test_a_login_form_posted_without_its_csrf_token_is_refused(owner: User) -> N
     response = Client(enforce_csrf_checks=True).post(LOGIN, {"username": owner.email, "password": PASSWORD})
 
     assert response.status_code == 403
+
+
+def test_the_login_and_register_pages_take_emails_of_the_same_length(client, db: None) -> None:
+    login = client.get("/auth/login").content.decode()
+    register = client.get("/auth/register").content.decode()
+
+    assert 'maxlength="254"' in re.search(r'<input[^>]*name="username"[^>]*>', login).group()
+    assert 'maxlength="254"' in re.search(r'<input[^>]*name="email"[^>]*>', register).group()
+
+
+def test_a_320_character_email_is_refused_by_the_register_page(client, db: None) -> None:
+    email = "a" * 64 + "@" + "b" * 251 + ".com"
+
+    response = client.post(
+        "/auth/register", {"email": email, "password": PASSWORD, "password_confirm": PASSWORD, "timezone": "UTC"}
+    )
+
+    assert response.status_code == 400
+    assert "at most 254 characters" in response.content.decode()
+    assert not User.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["/auth/login", "/favicon.ico"])
+def test_every_page_has_an_icon_and_favicon_ico_is_served(client, db: None, path: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 200
+    if path == "/favicon.ico":
+        assert response["Content-Type"] == "image/x-icon"
+    else:
+        assert '<link rel="icon" href="/static/favicon.svg"' in response.content.decode()

@@ -206,6 +206,13 @@ def _meets_the_unwritten_rules(case: schemathesis.Case) -> None:
         if method == "PUT":
             stored = None  # a replacement: nothing stored carries over
         case.body = _valid_trigger_body(case.body, stored)
+    elif path.startswith("/api/v1/schedules/preview"):
+        # The same rules as a scheduled trigger's create, and a zone to show the firings in.
+        body = _valid_trigger_body({**case.body, "type": "scheduled"}, None)
+        del body["type"]
+        if "timezone" in body and body["timezone"] not in available_timezones():
+            del body["timezone"]
+        case.body = body
     elif path.startswith("/api/v1/auth/register"):
         body = dict(case.body)
         if isinstance(body.get("password"), str):

@@ -29,7 +29,7 @@ def form_data(**overrides: str) -> dict[str, str]:
         "type": "scheduled",
         "schedule_kind": "interval",
         "run_at": "",
-        "interval_seconds": "60",
+        "interval": "60",
         "start_at": "",
         "cron": "",
         "cron_timezone": "Asia/Kolkata",
@@ -42,7 +42,7 @@ def form_data(**overrides: str) -> dict[str, str]:
 
 
 def field_errors(html: str, field: str) -> str:
-    match = re.search(rf'<ul class="errorlist" id="id_{field}-errors">(.*?)</ul>', html, re.S)
+    match = re.search(rf'<ul class="errorlist" id="id_{field}_error">(.*?)</ul>', html, re.S)
     return match.group(1) if match else ""
 
 
@@ -275,8 +275,9 @@ def test_it_paginates_the_trigger_list(browser: Client, owner: User) -> None:
     second = browser.get("/triggers/?page=2").content.decode()
 
     assert first.count("/edit") == 0  # the list links to details only
-    assert len(re.findall(r"Hook \d\d", first)) == 25
-    assert len(re.findall(r"Hook \d\d", second)) == 2
+    # Each name is a link (and a checkbox's label, which is not counted).
+    assert len(re.findall(r">Hook \d\d</a>", first)) == 25
+    assert len(re.findall(r">Hook \d\d</a>", second)) == 2
     assert "Page 1 of 2" in first
 
 
@@ -307,7 +308,7 @@ def test_it_creates_an_interval_trigger_through_the_form(browser: Client, owner:
     assert browser.get("/triggers/new").status_code == 200
 
     with time_machine.travel(MORNING, tick=False):
-        response = browser.post("/triggers/new", form_data(name="Every minute", interval_seconds="60"))
+        response = browser.post("/triggers/new", form_data(name="Every minute", interval="60"))
 
     trigger = Trigger.objects.get(owner=owner)
     assert response.status_code == 302
@@ -372,7 +373,7 @@ def test_it_creates_a_cron_trigger_in_the_users_zone_by_default(browser: Client,
 @pytest.mark.parametrize(
     ("changes", "field", "message", "kept"),
     [
-        ({"interval_seconds": "30"}, "interval_seconds", "Must be at least 60 seconds.", 'value="30"'),
+        ({"interval": "30"}, "interval", "Must be at least 60 seconds.", 'value="30"'),
         (
             {"schedule_kind": "once", "run_at": "2026-03-01T09:00"},
             "run_at",
@@ -436,7 +437,7 @@ def test_it_shows_a_trigger_with_schedule_next_firing_expiry_and_events(browser:
     assert "5 Mar 2026, 12:00:00" in html  # expires
     assert "Its first firing is due now" in html  # the interval starts now: the scheduler is firing it
     assert "Fire now" not in html  # only API triggers take a payload here
-    assert html.count("csrfmiddlewaretoken") == 3  # pause, test, and the header's log out
+    assert html.count("csrfmiddlewaretoken") == 4  # pause, test, duplicate, and the header's log out
 
 
 def test_it_fires_an_api_trigger_from_its_page_and_shows_the_event_in_the_users_zone(
@@ -575,11 +576,11 @@ def test_it_edits_a_trigger_and_recomputes_its_next_firing(browser: Client, owne
         trigger = make_trigger(owner)
         form = browser.get(f"/triggers/{trigger.id}/edit").content.decode()
         assert 'value="Heartbeat"' in form
-        assert 'value="60"' in form
+        assert 'name="interval" value="1"' in form  # one minute
 
         response = browser.post(
             f"/triggers/{trigger.id}/edit",
-            form_data(name="Slower", interval_seconds="120", start_at="2026-03-01T10:03"),
+            form_data(name="Slower", interval="120", start_at="2026-03-01T10:03"),
         )
 
     trigger.refresh_from_db()
@@ -612,10 +613,10 @@ def test_it_keeps_an_unchanged_past_run_at_when_renaming_a_fired_one_time_trigge
 def test_a_bad_edit_changes_nothing(browser: Client, owner: User) -> None:
     trigger = make_trigger(owner)
 
-    response = browser.post(f"/triggers/{trigger.id}/edit", form_data(name="Too fast", interval_seconds="5"))
+    response = browser.post(f"/triggers/{trigger.id}/edit", form_data(name="Too fast", interval="5"))
 
     assert response.status_code == 400
-    assert "Must be at least 60 seconds." in field_errors(response.content.decode(), "interval_seconds")
+    assert "Must be at least 60 seconds." in field_errors(response.content.decode(), "interval")
     stored = Trigger.objects.get(pk=trigger.pk)
     assert (stored.name, stored.interval_seconds) == ("Heartbeat", 60)
 
