@@ -298,7 +298,7 @@ def test_the_list_of_triggers_takes_no_query_per_trigger(
     # The session, the user, the count for the paginator and the page: no query per trigger.
     with django_assert_max_num_queries(6):
         html = browser.get("/triggers/").content.decode()
-    assert len(re.findall(r"Hook \d\d", html)) == 25
+    assert len(re.findall(r'href="/triggers/[0-9a-f-]+/">Hook \d\d<', html)) == 25
 
 
 # --- create -------------------------------------------------------------------------------------
