@@ -2,7 +2,7 @@
 
 Event logs are a record of what fired: nobody edits them here, and only superusers may
 delete them (for example to remove a customer's data before retention would). Such a
-deletion goes through :func:`eventlogs.rollup.eventlogs_delete_counted`, which moves the
+deletion goes through :func:`eventlogs.services.eventlogs_delete_counted`, which moves the
 hourly rollup's mark back so the hours those events were counted in are counted again.
 """
 
@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from eventlogs.models import EventLog
-from eventlogs.rollup import eventlogs_delete_counted
+from eventlogs.services import eventlogs_delete_counted
 
 
 @admin.register(EventLog)

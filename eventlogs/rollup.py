@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
-from django.db.models import Min, QuerySet
 from django.utils.timezone import now
 
 from eventlogs.models import BACKFILL_GRACE, BEGINNING, EventLog, EventLogHour, LifecycleMarks, delete_after
@@ -185,15 +184,9 @@ def _lock_marks(cursor: CursorWrapper) -> tuple[datetime, datetime]:
     return row[0], row[1]
 
 
-def eventlogs_delete_counted(*, events: QuerySet[EventLog]) -> int:
-    """Delete ``events`` before retention would (an operator's choice) and move the rollup
-    mark back to the oldest one's hour, first and in the same transaction, so a running pass
-    either waits for the deletion or is moved back after it."""
-    with transaction.atomic():
-        oldest = events.aggregate(oldest=Min("fired_at"))["oldest"]
-        if oldest is None:
-            return 0
-        with connection.cursor() as cursor:
-            cursor.execute(_MOVE_MARK_BACK, {"since": oldest})
-        deleted, _ = events.delete()
-    return deleted
+def rollup_move_mark_back(*, since: datetime) -> None:
+    """Move the mark back to ``since``'s hour, so the hours of events about to be deleted are
+    counted again. Called first in the deleting transaction: a running pass either waits for
+    that deletion or is moved back after it."""
+    with connection.cursor() as cursor:
+        cursor.execute(_MOVE_MARK_BACK, {"since": since})

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone as django_timezone
 from django.utils.timezone import now
@@ -57,6 +57,34 @@ def eventlogs_visible(
             output_field=CharField(),
         )
     ).order_by("-fired_at", "-id")
+
+
+def eventlog_by_idempotency_key(*, trigger_id: uuid.UUID, key: str) -> EventLog | None:
+    """The event ``key`` names on the trigger, retained or not (the key is unique per trigger)."""
+    return EventLog.objects.filter(trigger_id=trigger_id, idempotency_key=key).first()
+
+
+def eventlog_last_fired(*, trigger_id: Any, at: datetime | None = None) -> Subquery:
+    """When the trigger ``trigger_id`` (a value or an ``OuterRef``) last fired, as an expression:
+    its newest retained event of any source, tests included, as ``eventlogs_aggregated``
+    counts them. One probe of the ``eventlog_trigger_fired`` index per trigger."""
+    at = at or now()
+    newest = EventLog.objects.filter(trigger_uuid=trigger_id, fired_at__gt=at - delete_after())
+    return Subquery(newest.order_by("-fired_at").values("fired_at")[:1])
+
+
+def eventlogs_trigger_names(*, owner_id: int, at: datetime | None = None) -> list[dict[str, Any]]:
+    """Every trigger with a retained event, sorted by its current name (a deleted trigger by the
+    name on its latest event; the name is read through the event's own foreign key):
+    ``trigger_uuid``, ``trigger_id`` and ``name``."""
+    at = at or now()
+    rows = (
+        EventLog.objects.filter(owner_id=owner_id, fired_at__gt=at - delete_after())
+        .order_by("trigger_uuid", "-fired_at")
+        .distinct("trigger_uuid")
+        .values("trigger_uuid", "trigger_id", name=Coalesce("trigger__name", "trigger_name"))
+    )
+    return sorted(rows, key=lambda row: (row["name"].lower(), str(row["trigger_uuid"])))
 
 
 def eventlogs_aggregated(*, owner_id: int, at: datetime | None = None) -> list[dict[str, Any]]:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.utils.timezone import now
@@ -17,11 +14,12 @@ from rest_framework.request import Request
 
 from core.live import VERSION_PARAMETER, live_page
 from eventlogs.api import EventLogCursorPagination
-from eventlogs.models import EventLog, delete_after
+from eventlogs.models import EventLog
 from eventlogs.selectors import (
     STATUS_ACTIVE,
     STATUS_ALL,
     STATUS_ARCHIVED,
+    eventlogs_trigger_names,
     eventlogs_visible,
     eventlogs_with_current_names,
 )
@@ -66,7 +64,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "status": status,
         "tabs": TABS,
-        "trigger_choices": _trigger_choices(request.user.pk, at=at),
+        "trigger_choices": eventlogs_trigger_names(owner_id=request.user.pk, at=at),
         "chosen_trigger": chosen.get("trigger"),
         "chosen_source": chosen.get("source") or "",
         "sources": EventLog.Source.choices,
@@ -86,15 +84,3 @@ def _page_link(absolute: str | None) -> str | None:
     query = QueryDict(urlsplit(absolute).query, mutable=True)
     query.pop(VERSION_PARAMETER, None)
     return f"?{query.urlencode()}"
-
-
-def _trigger_choices(owner_id: int, *, at: datetime) -> list[dict[str, Any]]:
-    """Every trigger with a retained event, by its current name (a deleted trigger by the name
-    on its latest event; the name is read through the event's own foreign key)."""
-    rows = (
-        EventLog.objects.filter(owner_id=owner_id, fired_at__gt=at - delete_after())
-        .order_by("trigger_uuid", "-fired_at")
-        .distinct("trigger_uuid")
-        .values("trigger_uuid", "trigger_id", name=Coalesce("trigger__name", "trigger_name"))
-    )
-    return sorted(rows, key=lambda row: (row["name"].lower(), str(row["trigger_uuid"])))

@@ -282,6 +282,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # A trigger and a delivery each have a "state"; name their enums after their owners.
+    "ENUM_NAME_OVERRIDES": {
+        "TriggerStateEnum": "triggers.models.Trigger.State",
+        "DeliveryStateEnum": "deliveries.models.Delivery.State",
+    },
 }
 
 # Request bodies above this size are refused with 413 before they are read.

@@ -18,8 +18,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from triggers.models import Trigger
+from triggers.selectors import triggers_in_state, triggers_with_last_fired
 from triggers.services import (
     TriggerInvalid,
     trigger_delete,
@@ -60,22 +62,37 @@ class TriggerAdminForm(forms.ModelForm):
         return cleaned
 
 
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return list(Trigger.State.choices)
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Trigger]) -> QuerySet[Trigger]:
+        if self.value() in Trigger.State.values:
+            return triggers_in_state(queryset, self.value())
+        return queryset
+
+
 @admin.register(Trigger)
 class TriggerAdmin(admin.ModelAdmin):
     form = TriggerAdminForm
+
+    class Media:
+        css = {"all": ("triggers/states.css",)}
+
     list_display = (
         "name",
         "owner",
         "type",
         "schedule_kind",
-        "enabled",
-        "is_test",
+        "state",
         "next_fire_at",
-        "last_fired_at",
-        "fire_count",
-        "disabled_reason",
+        "last_fired",
+        "scheduled_firings",
     )
-    list_filter = ("type", "enabled", "schedule_kind", "is_test")
+    list_filter = (StateFilter, "type", "schedule_kind", "enabled", "is_test")
     # id__exact casts the UUID to text, so a pasted id matches and a non-UUID term is not an error.
     search_fields = ("name", "owner__email", "id__exact")
     list_select_related = ("owner",)
@@ -95,15 +112,16 @@ class TriggerAdmin(admin.ModelAdmin):
         "api_payload",
         "expires_at",
         "is_test",
+        "state",
         "next_fire_at",
-        "last_fired_at",
-        "fire_count",
+        "last_fired",
+        "scheduled_firings",
         "disabled_reason",
         "created_at",
         "updated_at",
     )
     fieldsets = (
-        (None, {"fields": ("id", "owner", "name", "enabled", "type", "is_test")}),
+        (None, {"fields": ("id", "owner", "name", "state", "enabled", "type", "is_test")}),
         (
             "Schedule (the owner edits it)",
             {
@@ -119,9 +137,34 @@ class TriggerAdmin(admin.ModelAdmin):
         ),
         (
             "Firing",
-            {"fields": ("next_fire_at", "last_fired_at", "fire_count", "disabled_reason", "created_at", "updated_at")},
+            {
+                "fields": (
+                    "next_fire_at",
+                    "last_fired",
+                    "scheduled_firings",
+                    "disabled_reason",
+                    "created_at",
+                    "updated_at",
+                )
+            },
         ),
     )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Trigger]:
+        return triggers_with_last_fired(super().get_queryset(request))
+
+    @admin.display(description="State")
+    def state(self, trigger: Trigger) -> str:
+        state = trigger.state
+        return format_html('<span class="badge state-{}" title="{}">{}</span>', state.code, state.reason, state.label)
+
+    @admin.display(description="Scheduled firings", ordering="scheduled_fire_count")
+    def scheduled_firings(self, trigger: Trigger) -> int:
+        return trigger.scheduled_fire_count
+
+    @admin.display(description="Last fired", ordering="last_fired")
+    def last_fired(self, trigger: Trigger) -> Any:
+        return trigger.last_fired
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

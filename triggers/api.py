@@ -12,7 +12,7 @@ import uuid
 import zoneinfo
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -34,10 +34,9 @@ from core.openapi import FIELD_ERRORS, HTML, HTML_UNAUTHENTICATED, TOO_LARGE, UN
 from core.pagination import StrictPageSizeMixin
 from core.serializers import DetailSerializer
 from deliveries.hooks import signing_secret_reveal
-from eventlogs.models import EventLog
 from triggers.describe import describe_schedule
 from triggers.models import Trigger
-from triggers.selectors import trigger_of_api_key, trigger_of_user
+from triggers.selectors import trigger_of_api_key, trigger_of_user, triggers_of_owner
 from triggers.serializers import (
     IDEMPOTENCY_KEY_PATTERN,
     FiredEventOutputSerializer,
@@ -48,13 +47,13 @@ from triggers.serializers import (
     TriggerOutputSerializer,
     TriggerWrittenSerializer,
     fired_event_body,
-    last_fired_at,
 )
 from triggers.services import (
     IdempotencyKeyReused,
     TriggerInvalid,
     TriggerLimitReached,
     TriggerNotFireable,
+    TriggerPausedOrExpired,
     schedule_preview,
     trigger_create,
     trigger_delete,
@@ -95,16 +94,6 @@ class TriggerPagination(StrictPageSizeMixin, PageNumberPagination):
 
 NOT_FOUND = OpenApiResponse(DetailSerializer, description="No such trigger among yours.")
 BODY_ERRORS = {400: FIELD_ERRORS, 401: UNAUTHENTICATED, 413: TOO_LARGE, 415: UNSUPPORTED_MEDIA}
-
-
-def triggers_with_last_firing(queryset: QuerySet[Trigger]) -> QuerySet[Trigger]:
-    """Annotate ``last_event_fired_at``: the newest non-test event of each trigger, one
-    index probe per trigger on ``eventlog_trigger_fired`` (API firings do not touch the
-    trigger's row, so its own ``last_fired_at`` only knows scheduled firings)."""
-    newest = (
-        EventLog.objects.filter(trigger_uuid=OuterRef("pk"), is_test=False).order_by("-fired_at").values("fired_at")[:1]
-    )
-    return queryset.annotate(last_event_fired_at=Subquery(newest))
 
 
 @extend_schema(tags=["triggers"])
@@ -155,33 +144,26 @@ class TriggerViewSet(viewsets.GenericViewSet):
     def get_queryset(self) -> QuerySet[Trigger]:
         if getattr(self, "swagger_fake_view", False):
             return Trigger.objects.none()
-        queryset = Trigger.objects.filter(owner=self.request.user).select_related("target")
-        if self.action in ("list", "retrieve", "triggers_html"):
-            queryset = triggers_with_last_firing(queryset)
-        return queryset
-
-    def _output(self, trigger: Trigger, *, status_code: int = status.HTTP_200_OK) -> Response:
-        return Response(TriggerOutputSerializer(trigger).data, status=status_code)
+        return triggers_of_owner(owner_id=self.request.user.pk)
 
     def _written(self, trigger: Trigger, *, given: dict[str, Any], status_code: int = status.HTTP_200_OK) -> Response:
-        """The trigger and, when the write set a target, the owner's signing secret if it
-        was never shown (made by this write, or by an earlier one before secrets were shown)."""
+        """The trigger as read back with ``last_fired`` and, when the write set a target, the
+        owner's signing secret if it was never shown (made by this write, or by an earlier
+        one before secrets were shown)."""
         revealed = signing_secret_reveal(owner_id=trigger.owner_id) if given.get("target") else None
+        trigger = triggers_of_owner(owner_id=trigger.owner_id).get(pk=trigger.pk)
         context = {"signing_secret": revealed.secret if revealed is not None else None}
         return Response(TriggerWrittenSerializer(trigger, context=context).data, status=status_code)
-
-    def _annotated(self, trigger: Trigger) -> Trigger:
-        return triggers_with_last_firing(Trigger.objects.filter(pk=trigger.pk)).get()
 
     def list(self, request: Request) -> Response:
         # A plain dict: given a QueryDict, DRF reads a missing boolean as an unticked checkbox (False).
         filters = TriggerListFilterSerializer(data=request.query_params.dict())
         filters.is_valid(raise_exception=True)
-        queryset = self.get_queryset()
-        if "type" in filters.validated_data:
-            queryset = queryset.filter(type=filters.validated_data["type"])
-        if "enabled" in filters.validated_data:
-            queryset = queryset.filter(enabled=filters.validated_data["enabled"])
+        queryset = triggers_of_owner(
+            owner_id=request.user.pk,
+            trigger_type=filters.validated_data.get("type"),
+            enabled=filters.validated_data.get("enabled"),
+        )
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(TriggerOutputSerializer(page, many=True).data)
 
@@ -197,7 +179,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
         return self._written(trigger, given=given.validated_data, status_code=status.HTTP_201_CREATED)
 
     def retrieve(self, request: Request, pk: str | None = None) -> Response:
-        return self._output(self.get_object())
+        return Response(TriggerOutputSerializer(self.get_object()).data)
 
     def update(self, request: Request, pk: str | None = None) -> Response:
         trigger = self.get_object()
@@ -219,7 +201,7 @@ class TriggerViewSet(viewsets.GenericViewSet):
             trigger = trigger_update(trigger=trigger, values=values, changes=changes)
         except TriggerInvalid as invalid:
             raise serializers.ValidationError(invalid.errors) from None
-        return self._written(self._annotated(trigger), given=values if values is not None else changes or {})
+        return self._written(trigger, given=values if values is not None else changes or {})
 
     def destroy(self, request: Request, pk: str | None = None) -> Response:
         trigger_delete(trigger=self.get_object())
@@ -293,9 +275,9 @@ class TriggerViewSet(viewsets.GenericViewSet):
             result = trigger_fire(trigger=trigger, payload=payload, idempotency_key=key)
         except IdempotencyKeyReused as reused:
             raise Conflict(reused.message) from None
+        except TriggerPausedOrExpired as refused:
+            raise Conflict(refused.message) from None
         except TriggerNotFireable as refused:
-            if refused.conflict:
-                raise Conflict(refused.message) from None
             raise NotFireable(refused.message) from None
         body = fired_event_body(result.event, message="API Trigger Fired")
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
@@ -355,9 +337,8 @@ class TriggerViewSet(viewsets.GenericViewSet):
     )
     def triggers_html(self, request: Request) -> Response:
         triggers = self.get_queryset()[:FRAGMENT_ROWS]
-        rows = [(trigger, last_fired_at(trigger)) for trigger in triggers]
         return Response(
-            {"rows": rows, "limit": FRAGMENT_ROWS, "zone": request.user.timezone},
+            {"triggers": triggers, "limit": FRAGMENT_ROWS, "zone": request.user.timezone},
             template_name="triggers/fragments/triggers_table.html",
         )
 

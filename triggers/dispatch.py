@@ -37,7 +37,7 @@ from django.db.models import DateTimeField, Func
 
 from core.metrics import DISPATCH_BATCH_DURATION, DISPATCH_LATENESS, SCHEDULED_FIRINGS
 from deliveries.hooks import deliveries_enqueue_for_events, notify_disabled_triggers
-from eventlogs.models import EventLog
+from eventlogs.services import eventlogs_record_scheduled
 from triggers.models import Trigger
 from triggers.schedules import ONCE
 from triggers.services import TRIGGERS_CHANGED_CHANNEL, trigger_schedule
@@ -83,21 +83,6 @@ class _Plan:
     expired: bool = False
 
 
-# The event copies the trigger's snapshot (owner, name, type, payload) inside the
-# database, so the payload never travels through Python.
-_INSERT_EVENTS = f"""
-    INSERT INTO {EventLog._meta.db_table}
-        (id, owner_id, trigger_id, trigger_uuid, trigger_name, trigger_type, source, payload,
-         is_test, fired_at, scheduled_for)
-    SELECT claimed.event_id, t.owner_id, t.id, t.id, t.name, t.type, %(source)s, t.api_payload,
-           false, %(fired_at)s, claimed.slot
-    FROM unnest(%(trigger_ids)s::uuid[], %(event_ids)s::uuid[], %(slots)s::timestamptz[])
-         AS claimed(trigger_id, event_id, slot)
-    JOIN {Trigger._meta.db_table} AS t ON t.id = claimed.trigger_id
-    ON CONFLICT DO NOTHING
-    RETURNING trigger_id, id
-"""  # noqa: S608 (table names come from the models, values are parameters)
-
 # One statement advances the whole batch; updated_at is left alone because it records
 # the owner's last edit, not the scheduler's bookkeeping.
 _ADVANCE_TRIGGERS = f"""
@@ -106,7 +91,7 @@ _ADVANCE_TRIGGERS = f"""
         enabled = planned.enabled,
         disabled_reason = planned.disabled_reason,
         last_fired_at = CASE WHEN planned.fired THEN %(fired_at)s ELSE t.last_fired_at END,
-        fire_count = t.fire_count + CASE WHEN planned.fired THEN 1 ELSE 0 END
+        scheduled_fire_count = t.scheduled_fire_count + CASE WHEN planned.fired THEN 1 ELSE 0 END
     FROM unnest(%(ids)s::uuid[], %(next_fire_at)s::timestamptz[], %(enabled)s::boolean[],
                 %(reasons)s::text[], %(fired)s::boolean[])
          AS planned(id, next_fire_at, enabled, disabled_reason, fired)
@@ -169,7 +154,9 @@ def triggers_dispatch_due(*, at: datetime | None = None, batch_size: int | None 
             return []
         fired_at = at if at is not None else claimed[0].database_now
         plans = [_plan(trigger, fired_at=fired_at) for trigger in claimed]
-        event_ids = _insert_events([plan for plan in plans if plan.fire], fired_at=fired_at)
+        event_ids = eventlogs_record_scheduled(
+            slots=[(plan.trigger_id, plan.slot) for plan in plans if plan.fire], fired_at=fired_at
+        )
         deliveries_enqueue_for_events(event_ids=list(event_ids.values()))
         _advance(plans, event_ids, fired_at=fired_at)
     return [
@@ -276,23 +263,6 @@ def _plan(trigger: Trigger, *, fired_at: datetime) -> _Plan:
     if expires_at is not None and upcoming >= expires_at:
         upcoming = None
     return _Plan(trigger.id, slot, fire=True, next_fire_at=upcoming)
-
-
-def _insert_events(plans: list[_Plan], *, fired_at: datetime) -> dict[uuid.UUID, uuid.UUID]:
-    if not plans:
-        return {}
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_EVENTS,
-            {
-                "source": EventLog.Source.SCHEDULED.value,
-                "fired_at": fired_at,
-                "trigger_ids": [plan.trigger_id for plan in plans],
-                "event_ids": [uuid.uuid4() for _ in plans],
-                "slots": [plan.slot for plan in plans],
-            },
-        )
-        return dict(cursor.fetchall())
 
 
 def _advance(plans: list[_Plan], event_ids: dict[uuid.UUID, uuid.UUID], *, fired_at: datetime) -> None:

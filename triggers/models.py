@@ -1,11 +1,27 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.timezone import now
+
+
+@dataclass(frozen=True)
+class TriggerState:
+    """What a trigger is doing, in the words every page, the API and the admin use.
+
+    ``code`` is one of :class:`Trigger.State` (and, as ``state-<code>``, the CSS class that
+    colours it); ``reason`` says why when the trigger does not fire.
+    """
+
+    code: str
+    label: str
+    reason: str = ""
 
 
 class Trigger(models.Model):
@@ -21,6 +37,14 @@ class Trigger(models.Model):
     class Type(models.TextChoices):
         SCHEDULED = "scheduled", "Scheduled"
         API = "api", "API"
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        COMPLETED = "completed", "Completed"
+        EXPIRED = "expired", "Expired"
+        DISABLED = "disabled", "Disabled"
+        TEST = "test", "Test"
 
     class ScheduleKind(models.TextChoices):
         ONCE = "once", "Once"
@@ -51,7 +75,8 @@ class Trigger(models.Model):
 
     next_fire_at = models.DateTimeField(null=True, blank=True)
     last_fired_at = models.DateTimeField(null=True, blank=True)
-    fire_count = models.PositiveBigIntegerField(default=0)
+    # Kept by the scheduler only: an API firing writes its event and leaves this row alone.
+    scheduled_fire_count = models.PositiveBigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,3 +118,37 @@ class Trigger(models.Model):
         if self.schedule_kind == self.ScheduleKind.CRON:
             return {"cron": self.cron_expression, "timezone": self.cron_timezone}
         return None
+
+    def is_expired_at(self, moment: datetime | None = None) -> bool:
+        """Whether ``expires_at`` (exclusive) has passed at ``moment`` (now by default)."""
+        return self.expires_at is not None and self.expires_at <= (moment or now())
+
+    def state_at(self, moment: datetime | None = None) -> TriggerState:
+        """The one state shown for this trigger at ``moment``; ``triggers.selectors.triggers_in_state``
+        is the same rule as a query, and docs/api.md explains it to users.
+
+        A state that says the trigger can never fire again wins over one a user can undo:
+        a fired one-time trigger is completed even if later paused or past its expiry, and an
+        expired trigger stays expired when paused (resuming it is refused). ``is_test`` means
+        "log one test event when saved and schedule nothing", so an enabled test trigger is
+        shown as test rather than active.
+        """
+        State = self.State
+        if self.schedule_kind == self.ScheduleKind.ONCE and self.next_fire_at is None and self.last_fired_at:
+            return TriggerState(State.COMPLETED, State.COMPLETED.label, "It fired at its run time; nothing is left.")
+        if self.is_expired_at(moment):
+            return TriggerState(State.EXPIRED, State.EXPIRED.label, "Its expiry time has passed; it fires no more.")
+        if not self.enabled and self.disabled_reason:
+            return TriggerState(State.DISABLED, State.DISABLED.label, self.disabled_reason)
+        if not self.enabled:
+            return TriggerState(State.PAUSED, State.PAUSED.label, "Paused; resume it to fire again.")
+        if self.is_test:
+            reason = "A test trigger: it logged one test event when saved and schedules nothing."
+            if self.type == self.Type.API:
+                reason = "A test trigger: it logged one test event when saved; its fire endpoint still works."
+            return TriggerState(State.TEST, State.TEST.label, reason)
+        return TriggerState(State.ACTIVE, State.ACTIVE.label)
+
+    @property
+    def state(self) -> TriggerState:
+        return self.state_at()

@@ -161,7 +161,7 @@ def schedule_from_details(
         errors[key] = [f"Unknown key for a {kind} schedule; allowed: {', '.join(sorted(_KEYS[kind]))}."]
 
     if kind == ONCE:
-        run_at = _read_datetime(details.get("run_at"), "run_at", default_timezone, errors)
+        run_at = read_datetime(details.get("run_at"), "run_at", default_timezone, errors)
         if run_at is not None and run_at <= now and not (previous and previous.run_at == run_at):
             errors.setdefault("run_at", []).append("Must be in the future.")
         _raise_if(errors)
@@ -178,7 +178,7 @@ def schedule_from_details(
             errors["interval_seconds"] = [f"Must be at most {MAX_INTERVAL_SECONDS} seconds (366 days)."]
         start_at = now
         if details.get("start_at") is not None:
-            start_at = _read_datetime(details.get("start_at"), "start_at", default_timezone, errors)
+            start_at = read_datetime(details.get("start_at"), "start_at", default_timezone, errors)
         elif previous is not None and previous.kind == INTERVAL and previous.start_at is not None:
             start_at = previous.start_at  # keep the slots where they were
         _raise_if(errors)
@@ -384,7 +384,9 @@ def _value(text: str, spec: _Field, part: str) -> int:
     return number
 
 
-def _read_datetime(value: Any, key: str, zone: str, errors: dict[str, list[str]]) -> datetime | None:
+def read_datetime(value: Any, key: str, zone: str, errors: dict[str, list[str]]) -> datetime | None:
+    """``value`` (a date-time or ISO 8601 text) as a UTC instant, read in ``zone`` when it has
+    no offset; None, with the problem recorded in ``errors[key]``, when it is not one."""
     parsed = None
     if isinstance(value, datetime):
         parsed = value

@@ -1,4 +1,8 @@
-"""Reads of triggers that need more than an owner-scoped queryset."""
+"""Reads of triggers: what the pages, the API and the admin list, and the fire path's one read.
+
+"Last fired" is defined once, by :func:`triggers_with_last_fired`; a trigger's state once,
+by ``Trigger.state_at`` (and :func:`triggers_in_state` as a query).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,84 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Count, OuterRef, Q, QuerySet
+from django.db.models.functions import Greatest
+from django.utils.timezone import now
 
 from accounts.models import ApiKey
 from deliveries.models import Target
+from eventlogs.models import delete_after
+from eventlogs.selectors import eventlog_last_fired
 from triggers.models import Trigger
+
+
+def triggers_with_last_fired(queryset: QuerySet[Trigger], *, at: datetime | None = None) -> QuerySet[Trigger]:
+    """Annotate ``last_fired``: the later of the trigger's newest retained event (any source,
+    tests included) and the row's ``last_fired_at``.
+
+    API firings do not write to the trigger's row, so that concurrent fires of one trigger never
+    wait for each other: their time comes from the events. The row's value, kept by the
+    scheduler, still answers for a scheduled trigger whose last event is past retention.
+    GREATEST skips NULLs in PostgreSQL.
+    """
+    newest_event = eventlog_last_fired(trigger_id=OuterRef("pk"), at=at)
+    return queryset.annotate(last_fired=Greatest("last_fired_at", newest_event))
+
+
+def triggers_of_owner(
+    *, owner_id: int, trigger_type: str | None = None, enabled: bool | None = None, at: datetime | None = None
+) -> QuerySet[Trigger]:
+    """The owner's triggers, newest first, with ``last_fired`` and their target, optionally only
+    those of ``trigger_type`` or ``enabled`` (the API's list and detail)."""
+    queryset = Trigger.objects.filter(owner_id=owner_id).select_related("target")
+    if trigger_type is not None:
+        queryset = queryset.filter(type=trigger_type)
+    if enabled is not None:
+        queryset = queryset.filter(enabled=enabled)
+    return triggers_with_last_fired(queryset, at=at)
+
+
+def triggers_for_list_page(*, owner_id: int, at: datetime | None = None) -> QuerySet[Trigger]:
+    """The owner's triggers for the list page: ``last_fired`` and ``recent_events``, the
+    number of retained events of any source."""
+    at = at or now()
+    retained = Q(event_logs__fired_at__gt=at - delete_after())
+    queryset = Trigger.objects.filter(owner_id=owner_id).annotate(recent_events=Count("event_logs", filter=retained))
+    return triggers_with_last_fired(queryset, at=at).order_by("-created_at", "-id")
+
+
+def triggers_counts(*, owner_id: int) -> dict[str, int]:
+    """The dashboard's figures on the owner's triggers, in one query."""
+    return Trigger.objects.filter(owner_id=owner_id).aggregate(
+        total=Count("id"),
+        once=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.ONCE)),
+        interval=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.INTERVAL)),
+        cron=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.CRON)),
+        api=Count("id", filter=Q(type=Trigger.Type.API)),
+        active=Count("id", filter=Q(enabled=True)),
+        paused=Count("id", filter=Q(enabled=False)),
+    )
+
+
+def _state_conditions(at: datetime) -> dict[str, Q]:
+    """``Trigger.state_at`` as one condition per state, each excluding the states ranked before it."""
+    completed = Q(schedule_kind=Trigger.ScheduleKind.ONCE, next_fire_at__isnull=True, last_fired_at__isnull=False)
+    expired = ~completed & Q(expires_at__lte=at)
+    can_fire = ~completed & ~Q(expires_at__lte=at)
+    return {
+        Trigger.State.COMPLETED: completed,
+        Trigger.State.EXPIRED: expired,
+        Trigger.State.DISABLED: can_fire & Q(enabled=False) & ~Q(disabled_reason=""),
+        Trigger.State.PAUSED: can_fire & Q(enabled=False, disabled_reason=""),
+        Trigger.State.TEST: can_fire & Q(enabled=True, is_test=True),
+        Trigger.State.ACTIVE: can_fire & Q(enabled=True, is_test=False),
+    }
+
+
+def triggers_in_state(queryset: QuerySet[Trigger], state: str, *, at: datetime | None = None) -> QuerySet[Trigger]:
+    """The triggers of ``queryset`` whose ``state_at(at)`` has the code ``state``."""
+    return queryset.filter(_state_conditions(at or now())[state])
+
 
 _COLUMNS = ("id", "owner_id", "name", "type", "api_payload", "expires_at", "enabled")
 _PAYLOAD = Trigger._meta.get_field("api_payload")

@@ -28,10 +28,12 @@ READ_ONLY_FIELDS = (
     "id",
     "owner",
     "owner_id",
+    "state",
+    "state_reason",
     "disabled_reason",
     "next_fire_at",
     "last_fired_at",
-    "fire_count",
+    "scheduled_fire_count",
     "created_at",
     "updated_at",
 )
@@ -130,7 +132,7 @@ class TriggerInputSerializer(ClosedSerializer):
     """The editable values of a trigger (POST, PUT, and PATCH with ``partial=True``).
 
     A field that is not editable is refused with 400 rather than silently ignored, so a
-    client never believes it changed ``next_fire_at`` or ``fire_count``.
+    client never believes it changed ``next_fire_at`` or ``scheduled_fire_count``.
     """
 
     name = StrictCharField(max_length=200)
@@ -148,18 +150,21 @@ class TriggerInputSerializer(ClosedSerializer):
 
 
 class TriggerOutputSerializer(serializers.ModelSerializer):
-    """A trigger as the API shows it.
-
-    ``last_fired_at`` is the later of the row's value (kept by the scheduler for scheduled
-    firings) and the trigger's newest non-test event (annotated as ``last_event_fired_at``
-    by the viewset from the ``eventlog_trigger_fired`` index), because API firings do not
-    write to the trigger's row: that keeps concurrent fires of one trigger lock-free.
-    For the same reason ``fire_count`` counts scheduled firings only.
+    """A trigger as the API shows it, read through ``triggers.selectors.triggers_of_owner``:
+    ``last_fired_at`` is its ``last_fired`` annotation, and ``state`` is ``Trigger.state_at``.
+    ``scheduled_fire_count`` counts the scheduler's firings only: an API firing does not
+    write to the trigger's row, so concurrent fires of one trigger never wait for each other.
     """
 
     schedule_details = serializers.SerializerMethodField()
     api_payload = serializers.SerializerMethodField()
-    last_fired_at = serializers.SerializerMethodField()
+    state = serializers.SerializerMethodField()
+    state_reason = serializers.SerializerMethodField()
+    last_fired_at = serializers.DateTimeField(
+        source="last_fired",
+        allow_null=True,
+        help_text="When it last fired (any source, test events included), or null; see docs/api.md.",
+    )
     target = TargetOutputField()
 
     class Meta:
@@ -173,10 +178,12 @@ class TriggerOutputSerializer(serializers.ModelSerializer):
             "expires_at",
             "is_test",
             "enabled",
+            "state",
+            "state_reason",
             "disabled_reason",
             "next_fire_at",
             "last_fired_at",
-            "fire_count",
+            "scheduled_fire_count",
             "created_at",
             "updated_at",
             "target",
@@ -198,16 +205,15 @@ class TriggerOutputSerializer(serializers.ModelSerializer):
     def get_api_payload(self, trigger: Trigger) -> dict[str, Any]:
         return trigger.api_payload
 
-    @extend_schema_field(serializers.DateTimeField(allow_null=True))
-    def get_last_fired_at(self, trigger: Trigger) -> str | None:
-        moment = last_fired_at(trigger)
-        return serializers.DateTimeField().to_representation(moment) if moment is not None else None
+    @extend_schema_field(
+        serializers.ChoiceField(choices=Trigger.State.choices, help_text="One word for what the trigger is doing.")
+    )
+    def get_state(self, trigger: Trigger) -> str:
+        return trigger.state_at(self.context.get("at")).code
 
-
-def last_fired_at(trigger: Trigger) -> datetime | None:
-    """The later of the row's ``last_fired_at`` and the annotated newest event (see above)."""
-    candidates = [moment for moment in (trigger.last_fired_at, getattr(trigger, "last_event_fired_at", None)) if moment]
-    return max(candidates) if candidates else None
+    @extend_schema_field(serializers.CharField(help_text="Why it does not fire, when it does not; else empty."))
+    def get_state_reason(self, trigger: Trigger) -> str:
+        return trigger.state_at(self.context.get("at")).reason
 
 
 class TriggerWrittenSerializer(TriggerOutputSerializer):

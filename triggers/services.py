@@ -22,14 +22,14 @@ from django.utils.timezone import now
 from core.metrics import API_FIRINGS, TEST_FIRINGS
 from deliveries.hooks import delivery_enqueue, target_apply, target_maybe, trigger_may_have_target
 from eventlogs.models import EventLog, delete_after
-from eventlogs.services import eventlog_record
+from eventlogs.selectors import eventlog_by_idempotency_key
+from eventlogs.services import eventlog_record, eventlog_release_idempotency_key
 from triggers.models import Trigger
 from triggers.schedules import (
     ONCE,
-    LocalTimeInvalid,
     Schedule,
     ScheduleInvalid,
-    aware_in_zone,
+    read_datetime,
     schedule_from_details,
 )
 
@@ -62,13 +62,19 @@ class TriggerLimitReached(Exception):
 
 
 class TriggerNotFireable(Exception):
-    """The trigger cannot be fired now. ``conflict`` is true for a state the owner can change
-    (paused, expired: HTTP 409) and false for a request that can never work (HTTP 400)."""
+    """The trigger can never be fired this way (a scheduled trigger fires on its schedule)."""
 
-    def __init__(self, message: str, *, conflict: bool) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.conflict = conflict
+
+
+class TriggerPausedOrExpired(Exception):
+    """The trigger cannot be fired in its current state, which its owner can change."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class IdempotencyKeyReused(Exception):
@@ -181,14 +187,7 @@ def trigger_validate(
 
     expires_at = values.get("expires_at")
     if expires_at is not None:
-        try:
-            expires_at = aware_in_zone(expires_at, zone)
-        except LocalTimeInvalid as invalid:
-            errors["expires_at"] = [invalid.message]
-            expires_at = None
-        except OverflowError:  # e.g. 9999-12-31T23:00-05:00 is past datetime.max in UTC
-            errors["expires_at"] = ["Out of range."]
-            expires_at = None
+        expires_at = read_datetime(expires_at, "expires_at", zone, errors)
     if expires_at is not None and expires_at >= LATEST_TIME:
         errors["expires_at"] = [LATEST_TIME_ERROR]
         expires_at = None
@@ -435,11 +434,11 @@ def trigger_fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotenc
 def _fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotency_key: str | None) -> FireResult:
     at = now()
     if trigger.type != Trigger.Type.API:
-        raise TriggerNotFireable("Not an API trigger: scheduled triggers fire on their schedule.", conflict=False)
+        raise TriggerNotFireable("Not an API trigger: scheduled triggers fire on their schedule.")
     if not trigger.enabled:
-        raise TriggerNotFireable("This trigger is paused; resume it to fire it.", conflict=True)
-    if trigger.expires_at is not None and trigger.expires_at <= at:
-        raise TriggerNotFireable(f"This trigger expired at {trigger.expires_at.isoformat()}.", conflict=True)
+        raise TriggerPausedOrExpired("This trigger is paused; resume it to fire it.")
+    if trigger.is_expired_at(at):
+        raise TriggerPausedOrExpired(f"This trigger expired at {trigger.expires_at.isoformat()}.")
     body = trigger.api_payload if payload is None else payload
     body_sha256 = None if idempotency_key is None else _body_sha256(payload)
     # A trigger with a target gets its delivery in the event's transaction.
@@ -475,7 +474,7 @@ def _fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotency_key: 
 
     window_start = at - delete_after()
     for _ in range(2):
-        existing = EventLog.objects.filter(trigger=trigger, idempotency_key=idempotency_key).first()
+        existing = eventlog_by_idempotency_key(trigger_id=trigger.id, key=idempotency_key)
         if existing is not None and existing.fired_at > window_start:
             return repeat(existing)
         try:
@@ -483,18 +482,14 @@ def _fire(*, trigger: Trigger, payload: dict[str, Any] | None, idempotency_key: 
                 if existing is not None:
                     # The key's first event is past retention (the delete job has not run yet):
                     # the key is free again.
-                    EventLog.objects.filter(pk=existing.pk).delete()
+                    eventlog_release_idempotency_key(event=existing)
                 return FireResult(event=record(), created=True)
         except IntegrityError:
             continue  # a concurrent request with the same key won; return its event
-    return repeat(EventLog.objects.get(trigger=trigger, idempotency_key=idempotency_key))
+    return repeat(eventlog_by_idempotency_key(trigger_id=trigger.id, key=idempotency_key))
 
 
 def _body_sha256(payload: dict[str, Any] | None) -> str:
     """A digest of the body's JSON value (key order and spacing do not count)."""
     canonical = "" if payload is None else json.dumps(payload, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def trigger_is_expired(trigger: Trigger, *, at: datetime | None = None) -> bool:
-    return trigger.expires_at is not None and trigger.expires_at <= (at or now())

@@ -11,7 +11,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -20,7 +19,7 @@ from django.views import View
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core.live import live_page
-from eventlogs.models import EventLog, delete_after
+from eventlogs.models import EventLog
 from eventlogs.selectors import (
     STATUS_ALL,
     HourBucket,
@@ -32,14 +31,15 @@ from eventlogs.selectors import (
 from triggers.filters import TriggerFilter
 from triggers.forms import BulkActionForm, FireForm, TriggerForm
 from triggers.models import Trigger
+from triggers.selectors import triggers_counts, triggers_for_list_page, triggers_with_last_fired
 from triggers.services import (
     TriggerInvalid,
     TriggerLimitReached,
     TriggerNotFireable,
+    TriggerPausedOrExpired,
     trigger_delete,
     trigger_duplicate,
     trigger_fire,
-    trigger_is_expired,
     trigger_set_enabled,
     trigger_test,
 )
@@ -54,6 +54,11 @@ def _own_trigger(request: HttpRequest, trigger_id: uuid.UUID) -> Trigger:
     return get_object_or_404(Trigger, pk=trigger_id, owner=request.user)
 
 
+def _own_trigger_to_show(request: HttpRequest, trigger_id: uuid.UUID) -> Trigger:
+    """The owner's trigger with ``last_fired``, for a page that shows it."""
+    return get_object_or_404(triggers_with_last_fired(Trigger.objects.filter(owner=request.user)), pk=trigger_id)
+
+
 def _detail_url(trigger: Trigger) -> str:
     return reverse("trigger-detail", args=[trigger.id])
 
@@ -62,20 +67,9 @@ def _detail_url(trigger: Trigger) -> str:
 @live_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     at = now()
-    owned = Trigger.objects.filter(owner=request.user)
-    # One query for every figure on the triggers card.
-    trigger_counts = owned.aggregate(
-        total=Count("id"),
-        once=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.ONCE)),
-        interval=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.INTERVAL)),
-        cron=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.CRON)),
-        api=Count("id", filter=Q(type=Trigger.Type.API)),
-        active=Count("id", filter=Q(enabled=True)),
-        paused=Count("id", filter=Q(enabled=False)),
-    )
     hours = eventlogs_per_hour(owner_id=request.user.pk, zone=request.user.zoneinfo, hours=CHART_HOURS, at=at)
     context = {
-        "trigger_counts": trigger_counts,
+        "trigger_counts": triggers_counts(owner_id=request.user.pk),
         "event_counts": eventlogs_counts(owner_id=request.user.pk, at=at),
         "chart": _bar_chart(hours),
         "latest_events": list(
@@ -160,20 +154,10 @@ def _tick_step(peak: int) -> int:
 
 @require_GET
 def trigger_list(request: HttpRequest) -> HttpResponse:
-    retained = Q(event_logs__fired_at__gt=now() - delete_after())
-    # ``last_fired_at`` is kept by the scheduler; an API fire only inserts its event (no lock
-    # on the trigger's row), so "last fired" and the count come from the retained events too.
-    triggers = (
-        Trigger.objects.filter(owner=request.user)
-        .annotate(
-            recent_events=Count("event_logs", filter=retained),
-            last_event_at=Max("event_logs__fired_at", filter=retained & ~Q(event_logs__source=EventLog.Source.TEST)),
-        )
-        .order_by("-created_at", "-id")
-    )
-    filters = TriggerFilter(request.GET, queryset=triggers)
+    at = now()
+    filters = TriggerFilter(request.GET, queryset=triggers_for_list_page(owner_id=request.user.pk, at=at))
     page = Paginator(filters.qs, TRIGGERS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "triggers/list.html", {"page": page, "now": now(), "filters": filters})
+    return render(request, "triggers/list.html", {"page": page, "filters": filters})
 
 
 class TriggerBulkView(View):
@@ -275,7 +259,7 @@ def trigger_delete_confirm(request: HttpRequest, trigger_id: uuid.UUID) -> HttpR
 @require_GET
 @live_page
 def trigger_detail(request: HttpRequest, trigger_id: uuid.UUID) -> HttpResponse:
-    trigger = _own_trigger(request, trigger_id)
+    trigger = _own_trigger_to_show(request, trigger_id)
     refused = request.session.pop(REFUSED_FIRE_SESSION_KEY, None)
     if refused is None or refused["trigger"] != str(trigger.id):
         return _render_detail(request, trigger, FireForm())
@@ -288,13 +272,14 @@ def trigger_detail(request: HttpRequest, trigger_id: uuid.UUID) -> HttpResponse:
 
 
 def _render_detail(request: HttpRequest, trigger: Trigger, fire_form: FireForm, status: int = 200) -> HttpResponse:
-    events = eventlogs_visible(owner_id=request.user.pk, status=STATUS_ALL, trigger_id=trigger.id)
-    last_event = events.exclude(source=EventLog.Source.TEST).first()
+    at = now()
+    events = eventlogs_visible(owner_id=request.user.pk, status=STATUS_ALL, trigger_id=trigger.id, at=at)
     context = {
         "trigger": trigger,
-        "last_fired": last_event.fired_at if last_event else trigger.last_fired_at,
+        "state": trigger.state_at(at),
+        # A slot at or before now is being fired (an interval without a start fires at once).
+        "due_now": trigger.enabled and trigger.next_fire_at is not None and trigger.next_fire_at <= at,
         "fire_form": fire_form,
-        "expired": trigger_is_expired(trigger),
         "page": Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page")),
     }
     return render(request, "triggers/detail.html", context, status=status)
@@ -308,9 +293,10 @@ def trigger_fire_view(request: HttpRequest, trigger_id: uuid.UUID) -> HttpRespon
         return _refused_fire(request, trigger, form, refusals=[], status=400)
     try:
         result = trigger_fire(trigger=trigger, payload=form.cleaned_data["payload"])
+    except TriggerPausedOrExpired as refused:
+        return _refused_fire(request, trigger, form, refusals=[refused.message], status=409)
     except TriggerNotFireable as refused:
-        status = 409 if refused.conflict else 400
-        return _refused_fire(request, trigger, form, refusals=[refused.message], status=status)
+        return _refused_fire(request, trigger, form, refusals=[refused.message], status=400)
     messages.success(request, f"Fired: event {result.event.id} logged.")
     return redirect(_detail_url(trigger))
 

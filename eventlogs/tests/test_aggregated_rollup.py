@@ -21,8 +21,9 @@ from django.utils.timezone import now
 
 from accounts.models import User
 from eventlogs.models import BEGINNING, EventLog, EventLogHour, LifecycleMarks, archive_after, delete_after
-from eventlogs.rollup import eventlogs_delete_counted, eventlogs_roll_up
+from eventlogs.rollup import eventlogs_roll_up
 from eventlogs.selectors import eventlogs_aggregated
+from eventlogs.services import eventlogs_delete_counted
 
 pytestmark = pytest.mark.django_db
 

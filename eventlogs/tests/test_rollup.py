@@ -21,8 +21,9 @@ from django.db import connection, connections, transaction
 from accounts.models import User
 from eventlogs import rollup
 from eventlogs.models import BACKFILL_GRACE, BEGINNING, EventLog, EventLogHour, LifecycleMarks
-from eventlogs.rollup import eventlogs_delete_counted, eventlogs_roll_up
+from eventlogs.rollup import eventlogs_roll_up
 from eventlogs.selectors import eventlogs_aggregated
+from eventlogs.services import eventlogs_delete_counted
 
 NOW = datetime(2026, 6, 1, 12, 40, tzinfo=UTC)
 HORIZON = NOW - 2 * BACKFILL_GRACE  # 10:40: the pass counts nothing fired after it

@@ -333,7 +333,7 @@ def test_every_unsafe_session_request_with_a_csrf_token_is_accepted(
 
 def _owner_state(owner: User) -> list[tuple[Any, ...]]:
     triggers = Trigger.objects.filter(owner=owner).order_by("id")
-    fields = ("id", "name", "type", "enabled", "api_payload", "next_fire_at", "fire_count", "updated_at")
+    fields = ("id", "name", "type", "enabled", "api_payload", "next_fire_at", "scheduled_fire_count", "updated_at")
     rows: list[tuple[Any, ...]] = [tuple(triggers.values_list(*fields))]
     rows.append(tuple(EventLog.objects.filter(owner=owner).order_by("id").values_list("id", "payload")))
     return rows
@@ -444,7 +444,7 @@ PROTECTED_FIELDS = {
     "owner": lambda other: other.pk,
     "owner_id": lambda other: other.pk,
     "id": lambda other: str(uuid.uuid4()),
-    "fire_count": lambda other: 999,
+    "scheduled_fire_count": lambda other: 999,
     "next_fire_at": lambda other: "2031-01-01T00:00:00Z",
     "last_fired_at": lambda other: "2001-01-01T00:00:00Z",
     "created_at": lambda other: "2001-01-01T00:00:00Z",
@@ -454,7 +454,7 @@ PROTECTED_FIELDS = {
 
 def _protected_state(trigger: Trigger) -> tuple[Any, ...]:
     trigger.refresh_from_db()
-    return (trigger.id, trigger.owner_id, trigger.fire_count, trigger.next_fire_at, trigger.created_at)
+    return (trigger.id, trigger.owner_id, trigger.scheduled_fire_count, trigger.next_fire_at, trigger.created_at)
 
 
 @pytest.mark.django_db
@@ -472,7 +472,7 @@ def test_creating_a_trigger_with_a_protected_field_changes_nothing(
     assert response.status_code == 201, response.content
     created = Trigger.objects.get(name="mass-assigned")
     assert created.owner == owner
-    assert created.fire_count == 0
+    assert created.scheduled_fire_count == 0
     assert str(created.id) != str(value)
     assert created.created_at > now() - timedelta(minutes=1)
     assert not Trigger.objects.filter(owner=other_user).exists()
@@ -502,7 +502,7 @@ def test_the_trigger_forms_ignore_protected_fields(owner: User, other_user: User
     created = client.post("/triggers/new", {"name": "form-mass-assigned", "type": "api", "enabled": "on", **extra})
     assert created.status_code == 302
     trigger = Trigger.objects.get(name="form-mass-assigned")
-    assert (trigger.owner, trigger.fire_count) == (owner, 0)
+    assert (trigger.owner, trigger.scheduled_fire_count) == (owner, 0)
     assert trigger.created_at > now() - timedelta(minutes=1)
 
     before = _protected_state(owned.api_trigger)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from accounts.models import User
 from eventlogs.models import EventLog
 from tests.support import make_trigger
 from triggers.models import Trigger
+from triggers.services import trigger_fire
 
 NOON = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 CHANGELIST = "/admin/triggers/trigger/"
@@ -164,3 +166,18 @@ def test_resuming_a_one_time_trigger_whose_time_passed_tells_the_operator_it_wil
     assert "Resumed 0 triggers." in page
     assert "Not changed: Heartbeat: Its run_at (2026-03-01T13:00:00+00:00) has passed while it was paused" in page
     assert not Trigger.objects.get(pk=trigger.pk).enabled
+
+
+def test_the_admin_shows_when_an_api_trigger_last_fired_and_names_what_the_count_counts(
+    operator: Client, owner: User
+) -> None:
+    trigger = make_trigger(owner, name="Webhook", type="api", schedule_details=None)
+    with time_machine.travel(NOON, tick=False):
+        trigger_fire(trigger=trigger, payload={})
+        listed = operator.get(CHANGELIST).content.decode()
+        change = operator.get(f"{CHANGELIST}{trigger.pk}/change/").content.decode()
+
+    assert "Scheduled firings" in listed
+    assert "March 1, 2026, noon" in listed or "Mar. 1, 2026, noon" in listed
+    last_fired = re.search(r"field-last_fired.*?<div class=\"readonly\">(.*?)</div>", change, re.S).group(1)
+    assert last_fired not in ("-", "")

@@ -45,10 +45,12 @@ def test_it_creates_a_one_time_trigger_and_answers_201_with_the_full_representat
         "expires_at",
         "is_test",
         "enabled",
+        "state",
+        "state_reason",
         "disabled_reason",
         "next_fire_at",
         "last_fired_at",
-        "fire_count",
+        "scheduled_fire_count",
         "created_at",
         "updated_at",
         "target",
@@ -58,7 +60,8 @@ def test_it_creates_a_one_time_trigger_and_answers_201_with_the_full_representat
     assert body["schedule_details"] == {"run_at": "2026-12-01T10:00:00Z"}
     assert body["next_fire_at"] == "2026-12-01T10:00:00Z"
     assert body["enabled"] is True
-    assert body["fire_count"] == 0
+    assert (body["state"], body["state_reason"]) == ("active", "")
+    assert body["scheduled_fire_count"] == 0
     assert body["last_fired_at"] is None
     stored = Trigger.objects.get(pk=body["id"])
     assert stored.owner == owner
@@ -164,7 +167,7 @@ def test_a_test_trigger_logs_one_test_event_and_schedules_nothing(api) -> None:
         ({"name": "n", "type": "api", "is_test": "yes"}, "is_test"),
         ({"name": "n", "type": "api", "enabled": 1}, "enabled"),
         ({"name": "n", "type": "api", "colour": "red"}, "colour"),
-        ({"name": "n", "type": "api", "fire_count": 9}, "fire_count"),
+        ({"name": "n", "type": "api", "scheduled_fire_count": 9}, "scheduled_fire_count"),
         ({"name": "n", "type": "api", "next_fire_at": RUN_AT}, "next_fire_at"),
         ({"name": "n", "type": "api", "id": "00000000-0000-0000-0000-000000000000"}, "id"),
         ({"name": "n", "type": "api", "owner": 1}, "owner"),
@@ -310,24 +313,52 @@ def test_an_unknown_or_malformed_id_is_404(api) -> None:
     assert api.get("/api/v1/triggers/not-a-uuid").status_code == 404
 
 
-def test_last_fired_at_shows_the_newest_api_firing_but_not_a_test(api, owner) -> None:
+def test_last_fired_at_counts_api_firings_and_tests_as_the_aggregated_view_does(api, owner) -> None:
     trigger = make_api_trigger(owner)
     with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
         api.post(f"/api/v1/triggers/{trigger.id}/fire", format="json")
+        after_fire = api.get(f"/api/v1/triggers/{trigger.id}").json()
     with time_machine.travel(NOW + timedelta(minutes=9), tick=False):
         api.post(f"/api/v1/triggers/{trigger.id}/test", format="json")
         detail = api.get(f"/api/v1/triggers/{trigger.id}").json()
         listed = api.get("/api/v1/triggers").json()["results"][0]
-    assert detail["last_fired_at"] == "2026-06-01T12:05:00Z"
-    assert listed["last_fired_at"] == "2026-06-01T12:05:00Z"
+        aggregated = api.get("/api/v1/event_logs/aggregated").json()
+    assert after_fire["last_fired_at"] == "2026-06-01T12:05:00Z"
+    assert detail["last_fired_at"] == "2026-06-01T12:09:00Z"
+    assert listed["last_fired_at"] == "2026-06-01T12:09:00Z"
+    assert [row["last_fired_at"] for row in aggregated] == ["2026-06-01T12:09:00Z"]
+
+
+def test_an_api_firing_shows_as_last_fired_and_is_not_counted_as_a_scheduled_firing(api, owner) -> None:
+    trigger = make_api_trigger(owner)
+    api.post(f"/api/v1/triggers/{trigger.id}/fire", format="json")
+    body = api.get(f"/api/v1/triggers/{trigger.id}").json()
+    assert body["last_fired_at"] is not None
+    assert body["scheduled_fire_count"] == 0
+    assert "fire_count" not in body
+
+
+def test_last_fired_at_ignores_an_event_past_retention_that_the_delete_job_has_not_removed(
+    api, owner, settings
+) -> None:
+    trigger = make_api_trigger(owner)
+    api.post(f"/api/v1/triggers/{trigger.id}/fire", format="json")
+    # A minute-old event under a 30-second retention, as a 49-hour-old one under 48 hours.
+    settings.EVENT_LOG_DELETE_AFTER = timedelta(seconds=30)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        detail = api.get(f"/api/v1/triggers/{trigger.id}").json()
+        listed = api.get("/api/v1/triggers").json()["results"][0]
+    assert EventLog.objects.filter(trigger_uuid=trigger.id).exists()  # the delete job is late
+    assert detail["last_fired_at"] is None
+    assert listed["last_fired_at"] is None
 
 
 def test_last_fired_at_keeps_the_schedulers_value_when_it_is_later(api, owner) -> None:
     trigger = make_trigger(owner, **NIGHTLY)
-    Trigger.objects.filter(pk=trigger.pk).update(last_fired_at=NOW + timedelta(hours=1), fire_count=3)
+    Trigger.objects.filter(pk=trigger.pk).update(last_fired_at=NOW + timedelta(hours=1), scheduled_fire_count=3)
     body = api.get(f"/api/v1/triggers/{trigger.id}").json()
     assert body["last_fired_at"] == "2026-06-01T13:00:00Z"
-    assert body["fire_count"] == 3
+    assert body["scheduled_fire_count"] == 3
 
 
 # --- update -------------------------------------------------------------------------------
@@ -386,7 +417,7 @@ def test_patch_changes_only_the_given_fields(api, owner) -> None:
         {"schedule_details": {"run_at": "2020-01-01T00:00:00Z"}},
         {"schedule_details": {"interval_seconds": 1}},
         {"name": ""},
-        {"fire_count": 100},
+        {"scheduled_fire_count": 100},
         {"next_fire_at": RUN_AT},
         {"colour": "red"},
         {"enabled": "no"},

@@ -47,7 +47,7 @@ def test_it_fires_a_due_trigger_once_with_its_payload_and_slot(owner: User, cloc
     assert event.fired_at == START + timedelta(seconds=5, milliseconds=4)
     assert (event.trigger_name, event.trigger_type, event.owner_id) == ("report", "scheduled", owner.id)
     trigger.refresh_from_db()
-    assert (trigger.next_fire_at, trigger.fire_count, trigger.last_fired_at) == (None, 1, event.fired_at)
+    assert (trigger.next_fire_at, trigger.scheduled_fire_count, trigger.last_fired_at) == (None, 1, event.fired_at)
     assert trigger.enabled
 
 
@@ -69,7 +69,7 @@ def test_it_advances_a_recurring_trigger_to_its_next_slot(owner: User, clock: Ti
 
     assert outcome.next_fire_at == START + timedelta(minutes=2)
     trigger.refresh_from_db()
-    assert (trigger.next_fire_at, trigger.fire_count) == (START + timedelta(minutes=2), 1)
+    assert (trigger.next_fire_at, trigger.scheduled_fire_count) == (START + timedelta(minutes=2), 1)
 
 
 def test_after_downtime_a_recurring_trigger_fires_one_catch_up_event_then_resumes_its_cadence(
@@ -124,7 +124,7 @@ def test_an_expired_trigger_never_fires(owner: User, clock: TimeMachineFixture) 
     assert (outcome.fired, outcome.expired) == (False, True)
     assert events_of(trigger) == []
     trigger.refresh_from_db()
-    assert (trigger.next_fire_at, trigger.fire_count) == (None, 0)
+    assert (trigger.next_fire_at, trigger.scheduled_fire_count) == (None, 0)
 
 
 def test_a_paused_trigger_never_fires(owner: User, clock: TimeMachineFixture) -> None:
@@ -188,7 +188,7 @@ def test_a_slot_already_recorded_is_skipped_not_repeated_and_the_trigger_moves_o
     assert not outcome.fired
     assert len(events_of(trigger)) == 1
     trigger.refresh_from_db()
-    assert (trigger.next_fire_at, trigger.fire_count) == (START + timedelta(minutes=2), 1)
+    assert (trigger.next_fire_at, trigger.scheduled_fire_count) == (START + timedelta(minutes=2), 1)
 
 
 def test_a_large_backlog_is_fired_in_batches(owner: User, clock: TimeMachineFixture) -> None:
@@ -240,4 +240,4 @@ def test_two_dispatchers_at_once_fire_every_slot_exactly_once(owner: User) -> No
     assert sum(fired) == 400
     assert EventLog.objects.count() == 400
     assert EventLog.objects.values("trigger_uuid").distinct().count() == 400
-    assert Trigger.objects.filter(fire_count=1, next_fire_at=None).count() == 400
+    assert Trigger.objects.filter(scheduled_fire_count=1, next_fire_at=None).count() == 400

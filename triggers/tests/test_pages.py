@@ -240,18 +240,20 @@ def test_it_lists_own_triggers_with_schedule_in_words_state_and_next_firing(brow
     assert "Every five" in html
     assert "every 5 minutes" in html
     assert "when its fire endpoint is called" in html
-    assert '<span class="badge enabled">enabled</span>' in html
-    assert '<span class="badge paused">paused</span>' in html
+    assert '<span class="badge state-active">Active</span>' in html
+    assert '<span class="badge state-paused" title="Paused; resume it to fire again.">Paused</span>' in html
     assert "1 Mar 2026, 10:00:00" in html  # next firing (an interval starts now), in Asia/Kolkata
     assert "Next firing (Asia/Kolkata)" in html
 
 
-def test_the_list_and_the_detail_show_when_an_api_trigger_last_fired(browser: Client, owner: User) -> None:
+def test_the_list_and_the_detail_show_when_an_api_trigger_last_fired_tests_included(
+    browser: Client, owner: User
+) -> None:
     trigger = make_api_trigger(owner)
-    with time_machine.travel(MORNING, tick=False):
+    with time_machine.travel(MORNING - timedelta(minutes=1), tick=False):
         browser.post(f"/triggers/{trigger.id}/fire", {"payload": "{}"})
-    with time_machine.travel(MORNING + timedelta(minutes=1), tick=False):
-        browser.post(f"/triggers/{trigger.id}/test")  # a test is not a firing
+    with time_machine.travel(MORNING, tick=False):
+        browser.post(f"/triggers/{trigger.id}/test")  # a test firing counts, as on /event_logs/aggregated
 
     with time_machine.travel(MORNING + timedelta(minutes=5), tick=False):
         listed = browser.get("/triggers/").content.decode()
@@ -279,6 +281,26 @@ def test_it_paginates_the_trigger_list(browser: Client, owner: User) -> None:
     assert "Page 1 of 2" in first
 
 
+def test_the_list_of_triggers_takes_no_query_per_trigger(
+    browser: Client, owner: User, django_assert_max_num_queries: Any
+) -> None:
+    for number in range(25):
+        trigger = make_api_trigger(owner, name=f"Hook {number:02d}")
+        eventlog_record(
+            owner_id=owner.pk,
+            trigger_id=trigger.id,
+            trigger_name=trigger.name,
+            trigger_type="api",
+            source="api",
+            payload={},
+        )
+
+    # The session, the user, the count for the paginator and the page: no query per trigger.
+    with django_assert_max_num_queries(6):
+        html = browser.get("/triggers/").content.decode()
+    assert len(re.findall(r'href="/triggers/[0-9a-f-]+/">Hook \d\d<', html)) == 25
+
+
 # --- create -------------------------------------------------------------------------------------
 
 
@@ -295,6 +317,20 @@ def test_it_creates_an_interval_trigger_through_the_form(browser: Client, owner:
     assert trigger.schedule_kind == "interval"
     assert trigger.interval_seconds == 60
     assert trigger.next_fire_at == MORNING  # an interval without start_at starts now, then every 60 s
+
+
+def test_a_new_interval_trigger_without_a_start_says_it_is_firing_now_not_that_it_has_not_fired(
+    browser: Client, owner: User
+) -> None:
+    with time_machine.travel(MORNING, tick=False):
+        created = browser.post("/triggers/new", form_data(name="Every minute", interval_seconds="60"))
+    with time_machine.travel(MORNING + timedelta(milliseconds=300), tick=False):
+        html = browser.get(created["Location"]).content.decode()
+
+    next_firing = re.search(r'<td class="next-firing">(.*?)</td>', html, re.S).group(1)
+    assert next_firing == "due now, firing"
+    assert re.search(r"Last fired</th><td>not yet: its first firing is due now", html)
+    assert "has not fired" not in html
 
 
 def test_it_creates_an_api_trigger_with_a_payload_through_the_form(browser: Client, owner: User) -> None:
@@ -399,7 +435,7 @@ def test_it_shows_a_trigger_with_schedule_next_firing_expiry_and_events(browser:
     assert "every 5 minutes" in html
     assert "1 Mar 2026, 10:00:00" in html  # next firing: the interval starts now
     assert "5 Mar 2026, 12:00:00" in html  # expires
-    assert "This trigger has not fired in the last 48 hours." in html
+    assert "Its first firing is due now" in html  # the interval starts now: the scheduler is firing it
     assert "Fire now" not in html  # only API triggers take a payload here
     assert html.count("csrfmiddlewaretoken") == 4  # pause, test, duplicate, and the header's log out
 

@@ -203,4 +203,4 @@ def test_a_scheduler_host_whose_clock_runs_fast_neither_fires_early_nor_stamps_i
     assert reference <= outcome.fired_at <= after
     assert outcome.lateness < timedelta(seconds=1.5)  # about 0.5 s late by PostgreSQL's clock, not 2.5 s
     assert EventLog.objects.get(trigger_uuid=due.id).fired_at == outcome.fired_at
-    assert Trigger.objects.get(pk=not_yet.pk).fire_count == 0
+    assert Trigger.objects.get(pk=not_yet.pk).scheduled_fire_count == 0
