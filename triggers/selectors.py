@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -58,17 +59,24 @@ def triggers_for_list_page(*, owner_id: int, at: datetime | None = None) -> Quer
     return triggers_with_last_fired(queryset, at=at).order_by("-created_at", "-id")
 
 
-def triggers_counts(*, owner_id: int) -> dict[str, int]:
-    """The dashboard's figures on the owner's triggers, in one query."""
-    return Trigger.objects.filter(owner_id=owner_id).aggregate(
+def triggers_counts(*, owner_id: int, at: datetime | None = None) -> dict[str, Any]:
+    """The dashboard's figures on the owner's triggers, in one query; ``states`` holds
+    (state, count) for each state some trigger is in, by the rule of ``Trigger.state_at``."""
+    by_state = {
+        f"state_{code}": Count("id", filter=condition) for code, condition in _state_conditions(at or now()).items()
+    }
+    counts: dict[str, Any] = Trigger.objects.filter(owner_id=owner_id).aggregate(
         total=Count("id"),
         once=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.ONCE)),
         interval=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.INTERVAL)),
         cron=Count("id", filter=Q(schedule_kind=Trigger.ScheduleKind.CRON)),
         api=Count("id", filter=Q(type=Trigger.Type.API)),
-        active=Count("id", filter=Q(enabled=True)),
-        paused=Count("id", filter=Q(enabled=False)),
+        **by_state,
     )
+    counts["states"] = [
+        (state, counts.pop(f"state_{state.value}")) for state in Trigger.State if counts[f"state_{state.value}"]
+    ]
+    return counts
 
 
 def _state_conditions(at: datetime) -> dict[str, Q]:

@@ -128,7 +128,7 @@ def test_a_user_creates_a_scheduled_and_an_api_trigger_through_the_forms(signed_
     page.goto("/")
     cards = page.locator(".cards .card")
     expect(cards.nth(0).locator(".figure")).to_have_text("2")  # triggers
-    expect(cards.nth(0)).to_contain_text("2 enabled")
+    expect(cards.nth(0)).to_contain_text("2 active")
     expect(cards.nth(1)).to_contain_text("0 once · 1 interval · 0 cron")
     expect(cards.nth(2).locator(".figure")).to_have_text("1")  # API triggers
 

@@ -91,9 +91,9 @@ def test_it_shows_the_dashboard_with_counts_and_the_latest_events(browser: Clien
     html = response.content.decode()
     assert "Dashboard" in html
     assert "1 interval · 1 cron" in html
-    assert "2 enabled" in html
-    assert "1 paused" in html
-    assert "1 active" in html
+    assert "2 active</span>" in html  # triggers, by state
+    assert "1 paused</span>" in html
+    assert "1 active</span>" in html  # events
     assert "Webhook" in html
     assert "&quot;order&quot;: 7" in html
 
