@@ -350,7 +350,8 @@ class SchedulePreviewApi(APIView):
         tags=["triggers"],
         summary="Preview a schedule: in words, with its next five firings",
         description=(
-            "Checks schedule_details (and expires_at) by the same rules as creating a trigger, and "
+            "Checks schedule_details (and expires_at) by the same rules as creating a trigger (or, with "
+            "`trigger`, as editing that trigger of yours), and "
             "answers what the trigger would do, the firings shown in your time zone or the one given. "
             "Nothing is saved."
         ),
@@ -362,11 +363,17 @@ class SchedulePreviewApi(APIView):
         given.is_valid(raise_exception=True)
         zone_name = given.validated_data.get("timezone") or request.user.timezone
         zone = zoneinfo.ZoneInfo(zone_name)
+        instance = None
+        if "trigger" in given.validated_data:
+            instance = triggers_of_owner(owner_id=request.user.pk).filter(pk=given.validated_data["trigger"]).first()
+            if instance is None:
+                raise serializers.ValidationError({"trigger": ["You have no trigger with this id."]})
         try:
             preview = schedule_preview(
                 owner=request.user,
                 schedule_details=given.validated_data["schedule_details"],
                 expires_at=given.validated_data.get("expires_at"),
+                instance=instance,
             )
         except TriggerInvalid as invalid:
             raise serializers.ValidationError(invalid.errors) from None

@@ -260,6 +260,10 @@ class SchedulePreviewInputSerializer(serializers.Serializer):
     timezone = StrictCharField(
         required=False, help_text="The IANA zone to show the firings in; default: your time zone."
     )
+    trigger = serializers.UUIDField(
+        required=False,
+        help_text="One of your triggers: check the schedule as an edit of it (an unchanged past run time is kept).",
+    )
 
     def validate_schedule_details(self, value: Any) -> Any:
         """``{"interval": 5, "interval_unit": "minutes"}`` is read as ``{"interval_seconds": 300}``,

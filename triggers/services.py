@@ -238,13 +238,19 @@ class SchedulePreview:
 
 
 def schedule_preview(
-    *, owner: Any, schedule_details: Any, expires_at: datetime | None = None, at: datetime | None = None
+    *,
+    owner: Any,
+    schedule_details: Any,
+    expires_at: datetime | None = None,
+    instance: Trigger | None = None,
+    at: datetime | None = None,
 ) -> SchedulePreview:
     """What a scheduled trigger with these values would do, checked by :func:`trigger_validate`
-    exactly as a create checks them (:class:`TriggerInvalid` names the problem). Writes nothing."""
+    exactly as a create checks them, or as an edit of ``instance`` (:class:`TriggerInvalid`
+    names the problem). Writes nothing."""
     at = at or now()
     values = {"name": "preview", "type": Trigger.Type.SCHEDULED, "schedule_details": schedule_details}
-    fields = trigger_validate(owner=owner, values={**values, "expires_at": expires_at}, at=at)
+    fields = trigger_validate(owner=owner, values={**values, "expires_at": expires_at}, instance=instance, at=at)
     trigger = Trigger(owner=owner, **fields)
     schedule = trigger_schedule(trigger)
     firings: list[datetime] = []

@@ -83,6 +83,8 @@
     }
     const body = { schedule_details: shape };
     if (value("expires_at")) body.expires_at = value("expires_at");
+    // On the edit page, checked as an edit: a one-time trigger's past, unchanged run time is kept.
+    if (preview.dataset.trigger) body.trigger = preview.dataset.trigger;
     const asked = ++latest;
     fetch(preview.dataset.url, {
       method: "POST",

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
+from tests.support import make_trigger
 from triggers.models import Trigger
 
 URL = "/api/v1/schedules/preview"
@@ -134,3 +135,20 @@ def test_it_needs_a_signed_in_caller(client) -> None:
     response = APIClient().post(URL, {"schedule_details": {"cron": "* * * * *"}}, format="json")
 
     assert response.status_code == 401
+
+
+def test_as_an_edit_a_fired_one_time_triggers_past_run_time_is_kept(api: APIClient, owner, other_user) -> None:
+    with time_machine.travel(datetime(2026, 2, 28, tzinfo=UTC), tick=False):
+        fired = make_trigger(owner, schedule_details={"run_at": "2026-03-01T00:00:00Z"})
+        others = make_trigger(other_user, schedule_details={"run_at": "2026-03-01T00:00:00Z"})
+    details = {"run_at": "2026-03-01T00:00:00Z"}
+
+    as_create = api.post(URL, {"schedule_details": details}, format="json")
+    as_edit = api.post(URL, {"schedule_details": details, "trigger": str(fired.id)}, format="json")
+    of_another_user = api.post(URL, {"schedule_details": details, "trigger": str(others.id)}, format="json")
+
+    assert as_create.status_code == 400
+    assert as_edit.status_code == 200
+    assert as_edit.json()["next_firings"] == []
+    assert of_another_user.status_code == 400
+    assert "trigger" in of_another_user.json()
