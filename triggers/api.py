@@ -20,7 +20,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, AuthenticationFailed, PermissionDenied
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotFound, PermissionDenied
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import TemplateHTMLRenderer
 from rest_framework.request import Request
@@ -356,7 +356,7 @@ class SchedulePreviewApi(APIView):
             "Nothing is saved."
         ),
         request=SchedulePreviewInputSerializer,
-        responses={200: SchedulePreviewOutputSerializer, **BODY_ERRORS},
+        responses={200: SchedulePreviewOutputSerializer, 404: NOT_FOUND, **BODY_ERRORS},
     )
     def post(self, request: Request) -> Response:
         given = SchedulePreviewInputSerializer(data=request.data)
@@ -367,7 +367,7 @@ class SchedulePreviewApi(APIView):
         if "trigger" in given.validated_data:
             instance = triggers_of_owner(owner_id=request.user.pk).filter(pk=given.validated_data["trigger"]).first()
             if instance is None:
-                raise serializers.ValidationError({"trigger": ["You have no trigger with this id."]})
+                raise NotFound("No such trigger among yours.")
         try:
             preview = schedule_preview(
                 owner=request.user,
