@@ -88,8 +88,10 @@ def check_at_both_widths(page: Page, path: str, label: str, axe_source: str) -> 
         scroll_width, inner_width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         page.screenshot(path=str(SCREENSHOTS / f"{label}-{width}.png"), full_page=True)
         assert scroll_width <= inner_width, f"{path} scrolls sideways at {width} px: {scroll_width} > {inner_width}"
-        assert serious_violations(page, axe_source) == [], f"{path} at {width} px"
+        # Read before axe runs: axe adds a <style> of its own on some pages, which the policy
+        # rightly blocks; that is the tool's, not the page's.
         assert page.evaluate("window.policyViolations") == [], f"{path} at {width} px"
+        assert serious_violations(page, axe_source) == [], f"{path} at {width} px"
 
 
 @pytest.fixture

@@ -49,8 +49,10 @@ def test_the_trigger_form_shows_hostile_json_as_a_payload_error(browser: Client,
 def test_the_fire_form_shows_hostile_json_as_a_payload_error(browser: Client, owner: User, text: str) -> None:
     trigger = make_api_trigger(owner)
 
-    response = browser.post(f"/triggers/{trigger.id}/fire", {"payload": text})
+    response = browser.post(f"/triggers/{trigger.id}/fire", {"payload": text}, follow=True)
 
+    # Redirected to the trigger's page (a reload there does not post again), which shows the refusal.
+    assert response.redirect_chain == [(f"/triggers/{trigger.id}/", 303)]
     assert response.status_code == 400
     assert "Enter a valid JSON." in field_errors(response.content.decode(), "payload")
     assert not EventLog.objects.exists()
