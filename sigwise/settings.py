@@ -394,7 +394,7 @@ SCHEDULER_MAX_SLEEP_SECONDS = env_int("SCHEDULER_MAX_SLEEP_SECONDS", 1, minimum=
 SCHEDULER_SWEEP_SECONDS = env_int("SCHEDULER_SWEEP_SECONDS", 10, minimum=1)
 SCHEDULER_JOB_HISTORY_SECONDS = env_int("SCHEDULER_JOB_HISTORY_SECONDS", 3600, minimum=60)
 # Event-log lifecycle: rows archived or deleted per transaction (archive_event_logs, delete_event_logs).
-LIFECYCLE_BATCH_SIZE = env_int("LIFECYCLE_BATCH_SIZE", 10_000, minimum=1)
+LIFECYCLE_BATCH_SIZE = env_int("LIFECYCLE_BATCH_SIZE", 1_000, minimum=1)
 
 # --- Delivery and email ------------------------------------------------------------------
 # docs/delivery.md. The delay in seconds before each attempt of a delivery (the first is
