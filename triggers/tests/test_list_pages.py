@@ -28,7 +28,7 @@ def browser(owner: User) -> Client:
 
 def listed(browser: Client, query: str = "") -> list[str]:
     html = browser.get(f"/triggers/?{query}").content.decode()
-    return re.findall(r'<td><a href="/triggers/[0-9a-f-]+/">([^<]*)</a></td>', html)
+    return re.findall(r'<td data-label="Name"><a href="/triggers/[0-9a-f-]+/">([^<]*)</a></td>', html)
 
 
 def test_it_searches_by_name_whatever_the_letter_case(browser: Client, owner: User) -> None:

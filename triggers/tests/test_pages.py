@@ -260,7 +260,7 @@ def test_the_list_and_the_detail_show_when_an_api_trigger_last_fired_tests_inclu
         detail = browser.get(f"/triggers/{trigger.id}/").content.decode()
 
     row = re.search(
-        r"<td class=\"nowrap\">[^\n]*</td>\s*<td class=\"nowrap\">(.*?)</td>\s*<td>(\d+)</td>", listed, re.S
+        r'<td data-label="Last fired"[^>]*>(.*?)</td>\s*<td data-label="Events, 48 h">(\d+)</td>', listed, re.S
     )
     assert "1 Mar 2026, 10:00:00" in row.group(1)
     assert row.group(2) == "2"  # events in the last 48 h, the test included
