@@ -67,6 +67,7 @@ def _event_columns() -> tuple[str, str]:
         # The column of the code before migration 0006, so the scenario can measure it too.
         "status": "CASE WHEN fired <= %(archive_cutoff)s THEN 'archived' ELSE 'active' END",
         "idempotency_key": "NULL",
+        "idempotency_body_sha256": "NULL",
     }
     return ", ".join(columns), ", ".join(values[column] for column in columns)
 
