@@ -292,6 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.core.management import call_command
     from django.db import connection as django_connection
+    from django.utils.timezone import now as django_now
 
     from accounts.services import user_register
     from eventlogs.lifecycle import eventlogs_delete
@@ -422,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes_bytes": sizes,
         "timings": timings,
         "total_s": round(time.perf_counter() - started, 1),
-        "at": datetime.now().astimezone().isoformat(),
+        "at": django_now().isoformat(),
         "load_average": os.getloadavg(),
         "results": results,
     }

@@ -28,7 +28,7 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -631,6 +631,7 @@ def _burst_round(context: Context, owner: Any, *, schedulers: int, count: int) -
 
 def scenario_burst(context: Context) -> list[Row]:
     from django.conf import settings
+    from django.utils.timezone import now
 
     count = context.sizes.burst_triggers
     owner, _token = owner_with_token(context, "burst")
@@ -651,5 +652,5 @@ def scenario_burst(context: Context) -> list[Row]:
                 measured,
             )
         )
-    _save(context, "burst", {"rounds": results, "at": datetime.now().astimezone().isoformat()})
+    _save(context, "burst", {"rounds": results, "at": now().isoformat()})
     return rows
