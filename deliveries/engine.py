@@ -9,7 +9,7 @@ The design and its trade-offs are in docs/design/delivery.md; in short:
   ``next_attempt_at`` becomes the lease's end. A worker killed mid-attempt leaves rows
   that become due again when the lease ends, and are sent again with the same
   ``webhook-id`` (at least once).
-- **Send** with one httpx client per target host (keep-alive; httpcore's pool scans
+- **Send** with one httpx transport per target host (keep-alive; httpcore's pool scans
   all its connections on every request, so one pool per host keeps that scan short) on
   :class:`deliveries.network.PublicOnlyTransport`, at most ``concurrency`` requests in
   all and ``per_host`` per target host. A delivery claimed for a host at its limit waits
@@ -17,8 +17,9 @@ The design and its trade-offs are in docs/design/delivery.md; in short:
   is empty, so a hanging host ties up only its own slots and a fast one is not claimed
   and handed back over and over. A queued delivery whose lease could end before its
   attempt does is handed back instead of sent.
-- **Record** (:data:`_RECORD`): results are written in batches, one statement updating
-  the deliveries and inserting their attempts, fenced on the lease value so a worker
+- **Record** (:data:`_RECORD`): results are written in batches (a finished attempt waits
+  ``RECORD_GATHER_SECONDS`` for others), one statement updating the deliveries and
+  inserting their attempts, fenced on the lease value so a worker
   whose lease expired cannot overwrite the attempt of the worker that took over.
 - **Wake** on ``LISTEN sigwise_deliveries`` (sent by every enqueue), on a freed slot
   while more is due, after results that schedule a retry, or at the earliest
@@ -162,6 +163,9 @@ _RELEASE = f"""
 """  # noqa: S608
 
 RETENTION_EVERY_SECONDS = 600
+# A finished attempt waits this long for others to finish before its result is written, so
+# that a busy worker records many attempts per statement.
+RECORD_GATHER_SECONDS = 0.02
 
 
 def _delete_old_deliveries() -> int:
@@ -272,14 +276,22 @@ def parse_retry_after(value: str | None, *, at: datetime) -> float | None:
     return max((moment - at).total_seconds(), 0.0)
 
 
-def new_client(*, concurrency: int) -> httpx.AsyncClient:
+def new_transport(*, concurrency: int) -> httpx.AsyncHTTPTransport:
+    """A keep-alive pool of at most ``concurrency`` connections, to public addresses only.
+
+    Requests go to the transport itself, not through an ``httpx.AsyncClient``: a delivery
+    needs none of the client's cookies, redirects, auth or default headers, which cost CPU
+    on every request (docs/design/delivery.md, "Cost per delivery").
+    """
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=30)
-    return httpx.AsyncClient(transport=PublicOnlyTransport(limits=limits), follow_redirects=False, timeout=10)
+    return PublicOnlyTransport(limits=limits)
 
 
-async def send(client: httpx.AsyncClient, *, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome:
-    """POST once; the whole exchange, body included, is bounded by ``timeout``; at most
-    64 KiB of the response is read, the first 1 KiB kept."""
+async def send(
+    transport: httpx.AsyncBaseTransport, *, url: str, body: bytes, headers: dict[str, str], timeout: float
+) -> Outcome:
+    """POST once, redirects not followed; the whole exchange, body included, is bounded by
+    ``timeout``; at most 64 KiB of the response is read, the first 1 KiB kept."""
     started_at = now()
     start = time.monotonic()
     status_code = None
@@ -288,9 +300,10 @@ async def send(client: httpx.AsyncClient, *, url: str, body: bytes, headers: dic
     retry_after = None
     try:
         async with asyncio.timeout(timeout):
-            request = client.build_request("POST", url, content=body, headers=headers)
-            request.extensions["timeout"] = httpx.Timeout(timeout).as_dict()
-            response = await client.send(request, stream=True)
+            request = httpx.Request(
+                "POST", url, content=body, headers=headers, extensions={"timeout": httpx.Timeout(timeout).as_dict()}
+            )
+            response = await transport.handle_async_request(request)
             try:
                 status_code = response.status_code
                 retry_after = parse_retry_after(response.headers.get("retry-after"), at=started_at)
@@ -366,7 +379,7 @@ class DeliveryWorker:
         # True while more may be due than the last claim took: a freed slot then wakes a claim.
         self._backlog = False
         self._host_triggers: dict[str, set[uuid.UUID]] = {}
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._transports: dict[str, httpx.AsyncHTTPTransport] = {}
         self._results: list[tuple[Claimed, str, datetime | None, Outcome]] = []
         self._released: list[Claimed] = []
         self._wake = asyncio.Event()
@@ -397,8 +410,8 @@ class DeliveryWorker:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
-                for client in self._clients.values():
-                    await client.aclose()
+                for transport in self._transports.values():
+                    await transport.aclose()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -507,11 +520,11 @@ class DeliveryWorker:
     def _busy_triggers(self) -> list[uuid.UUID]:
         return [trigger_uuid for host in self._waiting for trigger_uuid in self._host_triggers.get(host, ())]
 
-    def _client_for(self, host: str) -> httpx.AsyncClient:
-        client = self._clients.get(host)
-        if client is None:
-            client = self._clients[host] = new_client(concurrency=self.per_host)
-        return client
+    def _transport_for(self, host: str) -> httpx.AsyncHTTPTransport:
+        transport = self._transports.get(host)
+        if transport is None:
+            transport = self._transports[host] = new_transport(concurrency=self.per_host)
+        return transport
 
     def _start(self, claimed: Claimed) -> None:
         """Send now if the host has a free slot, else queue behind it, else (the queue is
@@ -525,7 +538,7 @@ class DeliveryWorker:
                 self._release_later(claimed)
             return
         self._per_host[claimed.host] = self._per_host.get(claimed.host, 0) + 1
-        task = asyncio.create_task(self._attempt(claimed, self._client_for(claimed.host)))
+        task = asyncio.create_task(self._attempt(claimed, self._transport_for(claimed.host)))
         self._in_flight.add(task)
         task.add_done_callback(lambda done: self._finished(done, claimed))
 
@@ -557,7 +570,7 @@ class DeliveryWorker:
         self._released.append(claimed)
         self._flush.set()
 
-    async def _attempt(self, claimed: Claimed, client: httpx.AsyncClient) -> None:
+    async def _attempt(self, claimed: Claimed, transport: httpx.AsyncHTTPTransport) -> None:
         if claimed.data is None or claimed.url is None or not claimed.secrets:
             reason = "EventGone" if claimed.data is None else "TargetRemoved" if claimed.url is None else "NoSecret"
             outcome = Outcome(started_at=now(), duration_ms=0, error=reason)
@@ -574,7 +587,7 @@ class DeliveryWorker:
             )
             try:
                 outcome = await send(
-                    client, url=claimed.url, body=request.body, headers=request.headers, timeout=claimed.timeout
+                    transport, url=claimed.url, body=request.body, headers=request.headers, timeout=claimed.timeout
                 )
             except Exception:  # a bug in sending must cost one attempt, not the worker
                 logger.exception("Delivery %s: sending failed", claimed.event_id)
@@ -587,17 +600,23 @@ class DeliveryWorker:
     async def _write_results(self, records: psycopg.AsyncConnection) -> None:
         while True:
             await self._flush.wait()
-            await self._drain_results(records)
+            # Results that finish meanwhile join the batch: one statement for many attempts.
+            await asyncio.sleep(RECORD_GATHER_SECONDS)
+            self._flush.clear()
+            await self._write_batch(records)
 
     async def _drain_results(self, records: psycopg.AsyncConnection) -> None:
         self._flush.clear()
         while self._results or self._released:
-            results, self._results = self._results, []
-            released, self._released = self._released, []
-            if released:
-                await self._release(records, released)
-            if results:
-                await self._record(records, results)
+            await self._write_batch(records)
+
+    async def _write_batch(self, records: psycopg.AsyncConnection) -> None:
+        results, self._results = self._results, []
+        released, self._released = self._released, []
+        if released:
+            await self._release(records, released)
+        if results:
+            await self._record(records, results)
 
     async def _release(self, records: psycopg.AsyncConnection, released: list[Claimed]) -> None:
         at = now()

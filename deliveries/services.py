@@ -249,7 +249,7 @@ def target_test_send(*, trigger: Any, target: Target) -> Any:
     :class:`deliveries.engine.Outcome`; no event and no delivery are written."""
     import asyncio
 
-    from deliveries.engine import new_client, send
+    from deliveries.engine import new_transport, send
     from deliveries.signing import TEST, sign_request
 
     at = now()
@@ -264,9 +264,9 @@ def target_test_send(*, trigger: Any, target: Target) -> Any:
     )
 
     async def once() -> Any:
-        async with new_client(concurrency=1) as client:
+        async with new_transport(concurrency=1) as transport:
             return await send(
-                client, url=target.url, body=request.body, headers=request.headers, timeout=target.timeout_seconds
+                transport, url=target.url, body=request.body, headers=request.headers, timeout=target.timeout_seconds
             )
 
     return asyncio.run(once())
