@@ -281,7 +281,7 @@ def new_transport(*, concurrency: int) -> httpx.AsyncHTTPTransport:
 
     Requests go to the transport itself, not through an ``httpx.AsyncClient``: a delivery
     needs none of the client's cookies, redirects, auth or default headers, which cost CPU
-    on every request (docs/design/delivery.md, "Cost per delivery").
+    on every request (docs/design/delivery.md, "The worker").
     """
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=30)
     return PublicOnlyTransport(limits=limits)
